@@ -1,0 +1,176 @@
+"""Command line: ``rnnscope run SPEC.toml``, ``rnnscope show RUN``, ``rnnscope query SQL``.
+
+Trace of ``rnnscope run spec.toml``: :func:`run` -> ``spec.load_spec`` ->
+``runner.run_local`` -> ``runner.plan`` (members, chunks) -> ``runner.run_chunk``
+-> ``train.train_population`` (the compiled program) -> ``store.write_chunk``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .spec import SpecError, load_spec
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="rnnscope: populations of recurrent networks.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+class RichProgress:
+    """Members done, member-steps per second and ETA for a run."""
+
+    def __init__(self):
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[members]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = None
+        self.members_done = 0
+        self.todo = 0
+
+    def start(self, total: int, todo: int, steps: int):
+        self.todo = todo
+        if total > todo:
+            console.print(f"{total - todo} of {total} members already stored: skipped")
+        self.bar.start()
+        self.task = self.bar.add_task("training", total=max(todo * steps, 1), members=f"0/{todo} members", rate="")
+
+    def advance(self, member_steps: int):
+        self.bar.advance(self.task, member_steps)
+        speed = self.bar.tasks[self.task].speed
+        if speed:
+            self.bar.update(self.task, rate=f"{speed:,.0f} member-steps/s")
+
+    def chunk_done(self, n: int):
+        self.members_done += n
+        self.bar.update(self.task, members=f"{self.members_done}/{self.todo} members")
+
+    def stop(self):
+        if self.task is not None:
+            self.bar.stop()
+
+
+def resolve_run(run_ref: str, root: Path) -> Path:
+    path = Path(run_ref)
+    if (path / "members").exists():
+        return path
+    if (root / run_ref / "members").exists():
+        return root / run_ref
+    fail(f"run {run_ref!r}: no results at {path} or {root / run_ref}")
+
+
+@app.command()
+def run(
+    spec_path: Path = typer.Argument(..., help="experiment spec (TOML)"),
+    store: Path = typer.Option(Path("runs"), "--store", help="directory holding run stores"),
+):
+    """Train every member of a spec (skipping members already stored) and store the results."""
+    from .runner import run_local
+    from .store import Store
+
+    try:
+        spec = load_spec(spec_path)
+        from .runner.plan import plan
+
+        plan(spec)  # validates tasks and shapes before any training
+    except (SpecError, ValueError) as err:
+        fail(str(err))
+    target = Store(store / spec.name)
+    progress = RichProgress()
+    try:
+        summary = run_local(spec, target, progress)
+    except KeyboardInterrupt:
+        progress.stop()
+        fail(f"interrupted; finished chunks are kept in {target.root} and a rerun resumes", code=130)
+    finally:
+        progress.stop()
+    console.print(
+        f"{summary['trained']} members trained, {summary['skipped']} already stored; "
+        f"results in {target.root} (members, trajectories); try: rnnscope show {target.root}"
+    )
+
+
+@app.command()
+def show(
+    run_ref: str = typer.Argument(..., help="run directory, or experiment name under --store"),
+    store: Path = typer.Option(Path("runs"), "--store"),
+):
+    """Summary table of a run: members, divergence and final loss per grid cell."""
+    from .store import Store
+
+    st = Store(resolve_run(run_ref, store))
+    with st.connect() as con:
+        cols = [r[0] for r in con.execute("DESCRIBE members").fetchall()]
+        meta = {"experiment", "member_id", "chunk", "seed", "final_loss", "diverged", "diverged_step", "wall_time_s"}
+        factors = [c for c in cols if c not in meta]
+        varying = [c for c in factors if con.execute(f'SELECT COUNT(DISTINCT "{c}") FROM members').fetchone()[0] > 1]
+        group = ", ".join(f'"{c}"' for c in varying) or "experiment"
+        sql = (
+            f"SELECT {group}, COUNT(*) AS members, SUM(diverged::INT) AS diverged, "
+            "median(final_loss) AS median_final_loss, min(final_loss) AS best_final_loss "
+            f"FROM members GROUP BY {group} ORDER BY {group}"
+        )
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        total = con.execute("SELECT COUNT(*), SUM(diverged::INT) FROM members").fetchone()
+    table = Table(title=f"{st.root}: {total[0]} members, {total[1]} diverged")
+    for n in names:
+        table.add_column(n)
+    for r in rows:
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
+    console.print(table)
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="DuckDB SQL over the views `members` and `trajectories`"),
+    run_ref: str = typer.Option(None, "--run", help="run directory or experiment name; default: the only run"),
+    store: Path = typer.Option(Path("runs"), "--store"),
+):
+    """Run DuckDB SQL on a run's store and print the result."""
+    import duckdb
+
+    from .store import Store
+
+    if run_ref is None:
+        runs = sorted(p.parent for p in store.glob("*/members"))
+        if len(runs) != 1:
+            fail(f"--run is needed: {len(runs)} runs under {store}")
+        root = runs[0]
+    else:
+        root = resolve_run(run_ref, store)
+    try:
+        cols, rows = Store(root).query(sql)
+    except duckdb.Error as err:
+        fail(f"query failed: {str(err).splitlines()[0]}")
+    table = Table()
+    for c in cols:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in r])
+    console.print(table)
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

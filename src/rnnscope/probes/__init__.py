@@ -1,0 +1,5 @@
+"""Measurements taken inside the training scan."""
+
+from .basic import PROBES, Probe, ProbeContext, get_probe
+
+__all__ = ["PROBES", "Probe", "ProbeContext", "get_probe"]

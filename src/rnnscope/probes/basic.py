@@ -1,0 +1,96 @@
+"""The first probes: training loss, gradient norm, spectral radius.
+
+A probe is a pure function ``fn(ctx) -> array`` of one member's
+:class:`ProbeContext`; it runs inside the training scan (vmapped over members)
+at the recording schedule and returns a small array (a scalar for these).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+
+class ProbeContext(NamedTuple):
+    model: Any  # rnnscope.models.base.Model
+    cfg: Any  # ModelConfig
+    params: Any
+    opt_state: Any
+    loss: jax.Array  # loss of the training batch of this step
+    grad_norm: jax.Array  # global norm of that step's gradient
+    probe_x: jax.Array  # a fixed held-out batch (T, B, D) for this member
+
+
+class Probe(NamedTuple):
+    name: str
+    fn: Callable[[ProbeContext], jax.Array]
+    shape: tuple[int, ...] = ()
+
+
+def loss(ctx: ProbeContext) -> jax.Array:
+    """Loss of the training batch at this step (mean over the task's targets)."""
+    return ctx.loss
+
+
+def grad_norm(ctx: ProbeContext) -> jax.Array:
+    """Global L2 norm of the gradient, ||dL/dtheta||_2 over all trained leaves."""
+    return ctx.grad_norm
+
+
+def _eigvals_host(m: np.ndarray) -> np.ndarray:
+    return np.linalg.eigvals(np.asarray(m, dtype=np.float64)).astype(np.complex64)
+
+
+def eigvals(m: jax.Array) -> jax.Array:
+    """Eigenvalues of a (batch of) non-symmetric matrix through LAPACK on the host.
+
+    ``jnp.linalg.eig`` for non-symmetric matrices is CPU-only or broken on GPU
+    backends (jax#1259, jax#25687); a host callback gives the same LAPACK
+    answer on every backend.
+    """
+    out = jax.ShapeDtypeStruct(m.shape[:-1], jnp.complex64)
+    return jax.pure_callback(_eigvals_host, out, m, vmap_method="broadcast_all")
+
+
+def state_jacobian_at_rest(model, cfg, params) -> jax.Array:
+    """J = d step(h, 0) / d h at the initial state h_0 and zero input, as a matrix.
+
+    For Elman, J = diag(1 - tanh^2(b)) W_h; for a linear RNN, J = W_h; for the
+    leaky continuous-time RNN, J = (1 - dt) I + dt W_h. Multi-part states (the
+    LSTM's (h, c)) are flattened; complex states use the holomorphic Jacobian.
+    """
+    h0 = model.initial_state(params, cfg)
+    flat0, unravel = ravel_pytree(h0)
+    x0 = jnp.zeros((cfg.input_dim,), jnp.float32)
+
+    def f(flat):
+        return ravel_pytree(model.step(params, unravel(flat), x0))[0]
+
+    return jax.jacfwd(f, holomorphic=jnp.iscomplexobj(flat0))(flat0)
+
+
+def spectral_radius(ctx: ProbeContext) -> jax.Array:
+    """rho = max_i |lambda_i(J)| of the state Jacobian at rest (see ``state_jacobian_at_rest``).
+
+    rho < 1: the linearised dynamics around rest contract; rho > 1: they expand
+    (Bengio, Simard & Frasconi 1994).
+    """
+    jac = state_jacobian_at_rest(ctx.model, ctx.cfg, ctx.params)
+    return jnp.max(jnp.abs(eigvals(jac))).astype(jnp.float32)
+
+
+PROBES: dict[str, Probe] = {
+    "loss": Probe("loss", loss),
+    "grad_norm": Probe("grad_norm", grad_norm),
+    "spectral_radius": Probe("spectral_radius", spectral_radius),
+}
+
+
+def get_probe(name: str) -> Probe:
+    if name not in PROBES:
+        raise ValueError(f"record.probes: {name!r} is not a probe; allowed {sorted(PROBES)}")
+    return PROBES[name]

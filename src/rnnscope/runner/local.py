@@ -1,0 +1,97 @@
+"""The local runner: train chunks one after another in this process and store each as it finishes."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from ..spec import Spec, flatten
+from ..store import Store
+from ..train.population import PopulationResult, train_population
+from .plan import Chunk, plan
+
+
+def members_table(chunk: Chunk, result: PopulationResult, wall_s: float) -> pa.Table:
+    """One row per member: ids, seed, every config field, final metrics and flags."""
+    rows = []
+    per_member_wall = wall_s / len(chunk.members)
+    for i, m in enumerate(chunk.members):
+        row = {"experiment": chunk.experiment, "member_id": m.member_id, "chunk": chunk.chunk_id, "seed": m.seed}
+        row.update(flatten(m.cfg))
+        row.update(
+            final_loss=float(result.final_loss[i]),
+            diverged=bool(result.diverged[i]),
+            diverged_step=int(result.diverged_step[i]),
+            wall_time_s=per_member_wall,
+        )
+        rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
+def trajectories_table(chunk: Chunk, result: PopulationResult) -> pa.Table:
+    """One row per (member, probe, recorded step); array-valued probes fill ``values``."""
+    P = len(chunk.members)
+    steps = result.record_steps
+    R = len(steps)
+    cols = {"experiment": [], "member_id": [], "chunk": [], "probe": [], "step": [], "value": [], "values": []}
+    ids = np.repeat(np.array([m.member_id for m in chunk.members]), R)
+    for name, arr in result.trajectories.items():
+        cols["member_id"].extend(ids.tolist())
+        cols["step"].extend(np.tile(steps, P).tolist())
+        cols["probe"].extend([name] * (P * R))
+        if arr.ndim == 2:
+            cols["value"].extend(arr.reshape(-1).astype(float).tolist())
+            cols["values"].extend([None] * (P * R))
+        else:
+            flat = arr.reshape(P * R, -1).astype(float)
+            cols["value"].extend([None] * (P * R))
+            cols["values"].extend(flat.tolist())
+    n = len(cols["member_id"])
+    cols["experiment"] = [chunk.experiment] * n
+    cols["chunk"] = [chunk.chunk_id] * n
+    schema = pa.schema([("experiment", pa.string()), ("member_id", pa.string()), ("chunk", pa.string()),
+                        ("probe", pa.string()), ("step", pa.int32()), ("value", pa.float64()),
+                        ("values", pa.list_(pa.float64()))])
+    return pa.table(cols, schema=schema)
+
+
+def run_chunk(chunk: Chunk, on_progress: Callable[[int], None] | None = None) -> tuple[pa.Table, pa.Table]:
+    """Train one chunk and return its (members, trajectories) tables; touches no store."""
+    model_cfg, task_cfg, opt_cfg, train_cfg = chunk.static
+    seeds = [m.seed for m in chunk.members]
+    hps = [m.hp() for m in chunk.members]
+    hp = {k: np.array([h[k] for h in hps], np.float32) for k in hps[0]}
+    t0 = time.perf_counter()
+    result = train_population(model_cfg, task_cfg, opt_cfg, train_cfg, seeds, hp, on_progress)
+    wall = time.perf_counter() - t0
+    return members_table(chunk, result, wall), trajectories_table(chunk, result)
+
+
+def run_local(spec: Spec, store: Store, progress=None) -> dict:
+    """Run every member of ``spec`` not yet in ``store``; each chunk is stored as soon as it is done.
+
+    ``progress``, if given, receives ``start(total_members, todo_members, steps)``,
+    ``advance(member_steps)`` and ``chunk_done(n_members)`` calls.
+    """
+    done = store.member_ids()
+    chunks, total = plan(spec, done)
+    todo = sum(len(c.members) for c in chunks)
+    if progress:
+        progress.start(total, todo, spec.steps)
+    for chunk in chunks:
+        last = [0]
+
+        def on_steps(steps_done, chunk=chunk, last=last):
+            if progress:
+                progress.advance((steps_done - last[0]) * len(chunk.members))
+            last[0] = steps_done
+
+        members, traj = run_chunk(chunk, on_steps)
+        store.write_chunk(chunk.chunk_id, members, traj)
+        store.register()
+        if progress:
+            progress.chunk_done(len(chunk.members))
+    return {"total": total, "skipped": total - todo, "trained": todo, "chunks": len(chunks)}

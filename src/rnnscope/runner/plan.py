@@ -1,0 +1,93 @@
+"""Plan a spec: members, grouped by the static configuration that fixes shapes, cut into chunks.
+
+Members that share a static configuration (architecture, sizes, task, optimiser
+family, budget) share one compiled program; what varies inside a chunk
+(learning rate, init scale, gate, clip level, noise, seed) travels as arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from ..models.base import ModelConfig
+from ..optim import OptimizerConfig
+from ..spec import Spec, member_id, member_specs
+from ..train.population import TaskConfig, TrainConfig
+
+PER_MEMBER = {
+    ("model", "init_scale"): "init_scale",
+    ("model", "gate"): "gate",
+    ("optimizer", "lr"): "lr",
+    ("optimizer", "clip"): "clip",
+    ("optimizer", "winsor"): "winsor",
+    ("optimizer", "noise_alpha"): "noise_alpha",
+    ("optimizer", "noise_scale"): "noise_scale",
+}
+
+
+class Member(NamedTuple):
+    member_id: str
+    seed: int
+    cfg: dict[str, Any]  # nested: task / model / optimizer
+
+    def hp(self) -> dict[str, float]:
+        return {name: float(self.cfg[s][f]) for (s, f), name in PER_MEMBER.items()}
+
+
+class Chunk(NamedTuple):
+    chunk_id: str
+    experiment: str
+    static: tuple  # (ModelConfig, TaskConfig, OptimizerConfig, TrainConfig)
+    members: tuple[Member, ...]
+
+
+def _freeze(v):
+    if isinstance(v, list):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    return v
+
+
+def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
+    """The hashable (model, task, optimiser, training) configuration shared by a chunk."""
+    task_kwargs = {k: v for k, v in cfg["task"].items() if k != "name"}
+    task_cfg = TaskConfig(cfg["task"]["name"], _freeze(task_kwargs))
+    task = task_cfg.build()
+    m = cfg["model"]
+    model_cfg = ModelConfig(arch=m["arch"], hidden=m["hidden"], input_dim=task.input_dim,
+                            output_dim=task.output_dim, init=m["init"], dt=m["dt"])
+    o = cfg["optimizer"]
+    opt_cfg = OptimizerConfig(name=o["name"], momentum=o["momentum"], weight_decay=o["weight_decay"],
+                              noise_mode=o["noise_mode"])
+    r = spec.record
+    train_cfg = TrainConfig(steps=spec.steps, batch=spec.batch, record_every=r.every, record_log_points=r.log_points,
+                            probes=tuple(r.probes), segment=spec.segment)
+    return model_cfg, task_cfg, opt_cfg, train_cfg
+
+
+def plan(spec: Spec, done: set[str] = frozenset()) -> tuple[list[Chunk], int]:
+    """Chunks of members not yet in ``done``; also returns the total member count."""
+    members = [Member(member_id(spec.name, cfg, seed), seed, cfg) for cfg, seed in member_specs(spec)]
+    groups: dict[tuple, list[Member]] = {}
+    statics: dict[tuple, tuple] = {}
+    for m in members:
+        if m.member_id in done:
+            continue
+        key = json.dumps({k: v for k, v in _static_part(m.cfg).items()}, sort_keys=True, default=str)
+        groups.setdefault(key, []).append(m)
+        if key not in statics:
+            statics[key] = static_config(spec, m.cfg)
+    chunks = []
+    for key, group in groups.items():
+        for i in range(0, len(group), spec.chunk_size):
+            part = tuple(group[i : i + spec.chunk_size])
+            cid = hashlib.sha1("".join(m.member_id for m in part).encode()).hexdigest()[:16]
+            chunks.append(Chunk(cid, spec.name, statics[key], part))
+    return chunks, len(members)
+
+
+def _static_part(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {s: {f: v for f, v in fields.items() if (s, f) not in PER_MEMBER} for s, fields in cfg.items()}

@@ -1,0 +1,5 @@
+"""Results store: Parquet files per chunk plus a DuckDB catalogue over them."""
+
+from .store import Store
+
+__all__ = ["Store"]

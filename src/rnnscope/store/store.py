@@ -1,0 +1,103 @@
+"""Results store: one Parquet file per finished chunk, a DuckDB catalogue over them.
+
+Layout of a store directory::
+
+    members/<chunk>.parquet        one row per member (config, seed, final metrics, flags)
+    trajectories/<chunk>.parquet   one row per (member, probe, recorded step)
+    catalog.duckdb                 views ``members`` and ``trajectories`` over those files
+
+A chunk is written trajectories first, members last, each to a temporary name
+and then renamed, so a chunk counts as done exactly when its members file
+exists. The ``trajectories`` view keeps only rows of chunks that are done, so
+a run killed between the two renames leaves nothing visible twice. DuckDB
+allows one writer at a time (duckdb#1119): workers only write Parquet files,
+and the catalogue holds views, so readers never block on writers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MEMBERS = "members"
+TRAJECTORIES = "trajectories"
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+class Store:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.db_path = self.root / "catalog.duckdb"
+
+    def _dir(self, name: str) -> Path:
+        return self.root / name
+
+    def _files(self, name: str) -> list[Path]:
+        d = self._dir(name)
+        return sorted(d.glob("*.parquet")) if d.exists() else []
+
+    def exists(self) -> bool:
+        return bool(self._files(MEMBERS))
+
+    def write_chunk(self, chunk: str, members: pa.Table, trajectories: pa.Table | None) -> None:
+        """Write one finished chunk; it becomes visible only once its members file is in place."""
+        for name in (MEMBERS, TRAJECTORIES):
+            self._dir(name).mkdir(parents=True, exist_ok=True)
+        if trajectories is not None and trajectories.num_rows:
+            _write_atomic(trajectories, self._dir(TRAJECTORIES) / f"{chunk}.parquet")
+        _write_atomic(members, self._dir(MEMBERS) / f"{chunk}.parquet")
+
+    def member_ids(self) -> set[str]:
+        """Ids of every member already stored (read from the Parquet files, no catalogue needed)."""
+        ids: set[str] = set()
+        for f in self._files(MEMBERS):
+            ids.update(pq.read_table(f, columns=["member_id"]).column("member_id").to_pylist())
+        return ids
+
+    def _view_sql(self) -> list[str]:
+        sql = []
+        members_glob = str(self._dir(MEMBERS) / "*.parquet")
+        traj_glob = str(self._dir(TRAJECTORIES) / "*.parquet")
+        if self._files(MEMBERS):
+            sql.append(f"CREATE OR REPLACE VIEW members AS SELECT * FROM read_parquet('{members_glob}', union_by_name=true)")
+        if self._files(TRAJECTORIES) and self._files(MEMBERS):
+            sql.append(
+                "CREATE OR REPLACE VIEW trajectories AS SELECT * FROM "
+                f"read_parquet('{traj_glob}', union_by_name=true) "
+                "WHERE chunk IN (SELECT DISTINCT chunk FROM members)"
+            )
+        return sql
+
+    def register(self) -> None:
+        """(Re)create the catalogue views; called by the single writer process after chunks land."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(self.db_path)) as con:
+            for stmt in self._view_sql():
+                con.execute(stmt)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory connection with ``members`` and ``trajectories`` views over the files.
+
+        It never opens ``catalog.duckdb``, so any number of readers can query
+        while a sweep is writing; the views are built from the files present now.
+        """
+        con = duckdb.connect()
+        for stmt in self._view_sql():
+            con.execute(stmt.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
+        return con
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        with self.connect() as con:
+            cur = con.execute(sql)
+            cols = [d[0] for d in cur.description] if cur.description else []
+            return cols, cur.fetchall()

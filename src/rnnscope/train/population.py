@@ -1,0 +1,279 @@
+"""Train a population of P recurrent networks in one compiled program.
+
+Layout: ``lax.scan`` over training steps outside, ``jax.vmap`` over members
+inside, ``lax.scan`` over time inside each member's loss. The recording
+decision depends only on the step (shared by all members), so probes sit
+behind a ``lax.cond`` that really skips them between records instead of
+being computed and masked.
+
+Every member is driven only by its own hyper-parameters and its own key
+``PRNGKey(seed)``, split into init / data / noise / probe / eval keys; the
+batch of step s is ``task.sample(fold_in(data_key, s), batch)``. Nothing in
+a member's arithmetic reads another member, so its numbers do not depend on
+who else is in the population.
+
+Divergence is data: a member whose loss or updated parameters are not finite
+keeps its last finite parameters, is flagged ``diverged`` with the step, and
+its later recorded probe values are NaN.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..models import get_model
+from ..models.base import ModelConfig, merge, trainable
+from ..optim import OptimizerConfig, init_member, make_optimizer
+from ..probes import ProbeContext, get_probe
+from ..tasks import make_task
+from .losses import task_loss
+from .schedule import record_steps
+from .state_noise import noisy_run
+
+#: Per-member hyper-parameters (arrays of shape (P,)) and their defaults.
+MEMBER_HP_DEFAULTS: dict[str, float] = {
+    "init_scale": 1.0,
+    "gate": 0.05,
+    "lr": 1e-2,
+    "clip": 0.0,
+    "winsor": 100.0,
+    "noise_alpha": 2.0,
+    "noise_scale": 0.0,
+}
+MODEL_HP = ("init_scale", "gate")
+OPTIM_HP = ("lr", "clip", "winsor", "noise_alpha", "noise_scale")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A task by registry name and keyword arguments (hashable, so engines can be cached)."""
+
+    name: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def build(self):
+        return make_task(self.name, **dict(self.kwargs))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Static training settings shared by every member of a chunk.
+
+    Attributes:
+        steps: number of optimiser updates.
+        batch: sequences per update.
+        record_every / record_log_points: the recording schedule (see ``record_steps``).
+        probes: names of probes evaluated at each record.
+        probe_batch: size of each member's fixed held-out probe batch.
+        eval_batch: size of the held-out batch for the final loss.
+        segment: steps per compiled call; progress is reported between calls.
+    """
+
+    steps: int = 100
+    batch: int = 32
+    record_every: int | None = None
+    record_log_points: int | None = 20
+    probes: tuple[str, ...] = ("loss", "grad_norm", "spectral_radius")
+    probe_batch: int = 64
+    eval_batch: int = 256
+    segment: int = 1000
+
+
+class PopulationResult(NamedTuple):
+    params: Any  # pytree, leading axis P
+    final_loss: np.ndarray  # (P,) held-out loss after training (NaN if diverged)
+    diverged: np.ndarray  # (P,) bool
+    diverged_step: np.ndarray  # (P,) int, -1 when the member never diverged
+    record_steps: np.ndarray  # (R,)
+    trajectories: dict[str, np.ndarray]  # probe -> (P, R, *shape)
+
+
+class MemberState(NamedTuple):
+    params: Any
+    opt_state: Any
+    data_key: jax.Array
+    noise_key: jax.Array
+    probe_x: jax.Array
+    probe_y: jax.Array
+    diverged: jax.Array
+    diverged_step: jax.Array
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)]
+    return jnp.all(jnp.stack(leaves))
+
+
+def _select(pred, a, b):
+    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+class Engine(NamedTuple):
+    init: Callable
+    run_segment: Callable
+    finish: Callable
+    record_steps: np.ndarray
+    probes: tuple
+
+
+@functools.lru_cache(maxsize=64)
+def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: OptimizerConfig, train_cfg: TrainConfig) -> Engine:
+    """Compile-once functions for one static configuration (cached across calls)."""
+    model = get_model(model_cfg.arch)
+    task = task_cfg.build()
+    if (task.input_dim, task.output_dim) != (model_cfg.input_dim, model_cfg.output_dim):
+        raise ValueError(
+            f"model input_dim/output_dim ({model_cfg.input_dim}, {model_cfg.output_dim}) "
+            f"do not match task {task.name!r} ({task.input_dim}, {task.output_dim})"
+        )
+    opt = make_optimizer(opt_cfg)
+    probes = tuple(get_probe(n) for n in train_cfg.probes)
+    steps_rec = record_steps(train_cfg.steps, train_cfg.record_every, train_cfg.record_log_points)
+    slot_of_step = np.full(train_cfg.steps + 1, -1, np.int32)
+    slot_of_step[steps_rec] = np.arange(len(steps_rec), dtype=np.int32)
+    slot_of_step = jnp.asarray(slot_of_step)
+    state_noise = opt_cfg.noise_mode == "state"
+
+    def loss_of(params, x, y, noise=None):
+        run = None
+        if noise is not None:
+            key, alpha, scale = noise
+            run = noisy_run(model, key, alpha, scale)
+        return task_loss(model, model_cfg, task, params, x, y, run)
+
+    def member_init(seed, hp):
+        keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+        params = model.init(keys[0], model_cfg, {k: hp[k] for k in MODEL_HP})
+        opt_state = init_member(opt, trainable(params), {k: hp[k] for k in OPTIM_HP}, keys[2])
+        probe_x, probe_y = task.sample(keys[3], train_cfg.probe_batch)
+        return MemberState(params, opt_state, keys[1], keys[2], probe_x, probe_y,
+                           jnp.array(False), jnp.array(-1, jnp.int32))
+
+    def member_update(state: MemberState, hp, step):
+        params = state.params
+        x, y = task.sample(jax.random.fold_in(state.data_key, step), train_cfg.batch)
+        noise = None
+        if state_noise:
+            noise = (jax.random.fold_in(state.noise_key, step), hp["noise_alpha"], hp["noise_scale"])
+
+        def loss_fn(train):
+            return loss_of(merge(train, params), x, y, noise)
+
+        train = trainable(params)
+        loss, grads = jax.value_and_grad(loss_fn)(train)
+        updates, opt_state = opt.update(grads, state.opt_state, train)
+        new_train = optax.apply_updates(train, updates)
+        ok = jnp.isfinite(loss) & _all_finite(new_train) & _all_finite(opt_state)
+        newly_bad = ~ok & ~state.diverged
+        diverged = state.diverged | ~ok
+        return state._replace(
+            params=_select(diverged, params, merge(new_train, params)),
+            opt_state=_select(diverged, state.opt_state, opt_state),
+            diverged=diverged,
+            diverged_step=jnp.where(newly_bad, step, state.diverged_step),
+        )
+
+    def member_probes(state: MemberState):
+        loss, grads = jax.value_and_grad(lambda t: loss_of(merge(t, state.params), state.probe_x, state.probe_y))(
+            trainable(state.params))
+        ctx = ProbeContext(model, model_cfg, state.params, state.opt_state, loss, optax.global_norm(grads),
+                           state.probe_x)
+        values = {p.name: jnp.asarray(p.fn(ctx), jnp.float32) for p in probes}
+        return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
+
+    pop_update = jax.vmap(member_update, in_axes=(0, 0, None))
+    pop_probes = jax.vmap(member_probes)
+
+    def record(traj, state, step):
+        slot = slot_of_step[step]
+        values = pop_probes(state)
+        return {k: traj[k].at[:, slot].set(values[k]) for k in traj}
+
+    @jax.jit
+    def init(seeds, hp):
+        state = jax.vmap(member_init)(seeds, hp)
+        P = seeds.shape[0]
+        shapes = jax.eval_shape(pop_probes, state)
+        traj = {k: jnp.full((P, len(steps_rec)) + v.shape[1:], jnp.nan, jnp.float32) for k, v in shapes.items()}
+        return state, record(traj, state, 0)
+
+    @jax.jit
+    def run_segment(state, traj, hp, steps):
+        def body(carry, step):
+            state, traj = carry
+            active = step <= train_cfg.steps
+            state = jax.lax.cond(active, lambda s: pop_update(s, hp, step), lambda s: s, state)
+            is_rec = active & (slot_of_step[jnp.minimum(step, train_cfg.steps)] >= 0)
+            traj = jax.lax.cond(is_rec, lambda t: record(t, state, step), lambda t: t, traj)
+            return (state, traj), None
+
+        (state, traj), _ = jax.lax.scan(body, (state, traj), steps)
+        return state, traj
+
+    @jax.jit
+    def finish(state, seeds):
+        def member_eval(state, seed):
+            x, y = task.sample(jax.random.split(jax.random.PRNGKey(seed), 5)[4], train_cfg.eval_batch)
+            loss = loss_of(state.params, x, y)
+            return jnp.where(state.diverged, jnp.nan, loss)
+
+        return jax.vmap(member_eval)(state, seeds)
+
+    return Engine(init, run_segment, finish, steps_rec, probes)
+
+
+def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array]:
+    """Complete per-member hyper-parameters as float32 arrays of shape (P,)."""
+    unknown = set(hp) - set(MEMBER_HP_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown per-member hyper-parameters {sorted(unknown)}; allowed {sorted(MEMBER_HP_DEFAULTS)}")
+    out = {}
+    for name, default in MEMBER_HP_DEFAULTS.items():
+        value = np.broadcast_to(np.asarray(hp.get(name, default), np.float32), (population,))
+        out[name] = jnp.asarray(value)
+    return out
+
+
+def train_population(
+    model_cfg: ModelConfig,
+    task_cfg: TaskConfig,
+    opt_cfg: OptimizerConfig,
+    train_cfg: TrainConfig,
+    seeds,
+    hp: dict[str, Any] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> PopulationResult:
+    """Train P = len(seeds) members; ``hp`` maps hyper-parameter names to scalars or (P,) arrays.
+
+    ``on_progress(steps_done)`` is called between compiled segments.
+    """
+    seeds = jnp.asarray(np.asarray(seeds, np.uint32))
+    hp = member_hp_arrays(hp or {}, seeds.shape[0])
+    engine = build_engine(model_cfg, task_cfg, opt_cfg, train_cfg)
+    state, traj = engine.init(seeds, hp)
+    seg = max(1, min(train_cfg.segment, train_cfg.steps))
+    n_seg = -(-train_cfg.steps // seg)
+    seg = -(-train_cfg.steps // n_seg)  # equal segments; the last is padded with inactive steps
+    for i in range(n_seg):
+        steps = jnp.arange(i * seg + 1, (i + 1) * seg + 1, dtype=jnp.int32)
+        state, traj = engine.run_segment(state, traj, hp, steps)
+        if on_progress is not None:
+            jax.block_until_ready(traj)
+            on_progress(min((i + 1) * seg, train_cfg.steps))
+    final_loss = engine.finish(state, seeds)
+    state, traj, final_loss = jax.device_get((state, traj, final_loss))
+    return PopulationResult(
+        params=state.params,
+        final_loss=np.asarray(final_loss),
+        diverged=np.asarray(state.diverged),
+        diverged_step=np.asarray(state.diverged_step),
+        record_steps=engine.record_steps,
+        trajectories={k: np.asarray(v) for k, v in traj.items()},
+    )
