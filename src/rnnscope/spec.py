@@ -44,7 +44,7 @@ class TaskSpec(BaseModel):
     """``name`` picks the task; every other key is passed to its factory."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    name: str = "leaky"
+    name: str = "integration"
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -33,7 +33,11 @@ class Member(NamedTuple):
     cfg: dict[str, Any]  # nested: task / model / optimizer
 
     def hp(self) -> dict[str, float]:
-        return {name: float(self.cfg[s][f]) for (s, f), name in PER_MEMBER.items()}
+        """Per-member hyper-parameters for the trainer (a spec's clip = 0 means off, i.e. +inf)."""
+        hp = {name: float(self.cfg[s][f]) for (s, f), name in PER_MEMBER.items()}
+        if hp["clip"] <= 0:
+            hp["clip"] = float("inf")
+        return hp
 
 
 class Chunk(NamedTuple):

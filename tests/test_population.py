@@ -1,0 +1,114 @@
+"""The population engine: determinism across population sizes, divergence isolation, probes."""
+
+import jax
+import numpy as np
+import pytest
+
+from rnnscope.models.base import ModelConfig
+from rnnscope.optim import OptimizerConfig
+from rnnscope.train import TaskConfig, TrainConfig, train_population
+
+TASK = TaskConfig("integration", (("kind", "leaky"), ("seq_len", 12), ("c", 0.3)))
+MODEL = ModelConfig(arch="elman", hidden=6, input_dim=1, output_dim=1)
+TRAIN = TrainConfig(steps=25, batch=8, record_every=5, record_log_points=None, probe_batch=8, eval_batch=16)
+SGD = OptimizerConfig(name="sgd")
+LRS = np.geomspace(1e-3, 3e-1, 64).astype(np.float32)
+
+
+def train(seeds, lrs, opt=SGD, train_cfg=TRAIN, **hp):
+    return train_population(MODEL, TASK, opt, train_cfg, np.asarray(seeds), {"lr": np.asarray(lrs), **hp})
+
+
+def member(result, i):
+    return jax.tree.map(lambda a: np.asarray(a[i]), result.params)
+
+
+def assert_same_member(ra, i, rb, j):
+    for a, b in zip(jax.tree.leaves(member(ra, i)), jax.tree.leaves(member(rb, j))):
+        np.testing.assert_array_equal(a, b)
+    for name in ra.trajectories:
+        np.testing.assert_array_equal(ra.trajectories[name][i], rb.trajectories[name][j])
+    assert ra.final_loss[i] == rb.final_loss[j] or (np.isnan(ra.final_loss[i]) and np.isnan(rb.final_loss[j]))
+
+
+@pytest.fixture(scope="module")
+def pop64():
+    return train(np.arange(64), LRS)
+
+
+def test_member_identical_in_populations_of_1_7_64(pop64):
+    members = [3, 10, 17, 24, 40, 51, 63]
+    pop7 = train(members, LRS[members])
+    for j, i in enumerate(members):
+        assert_same_member(pop64, i, pop7, j)
+    alone = train([40], LRS[[40]])
+    assert_same_member(pop64, 40, alone, 0)
+
+
+def test_member_identical_whatever_the_order(pop64):
+    order = np.arange(64)[::-1]
+    reversed_pop = train(order, LRS[order])
+    for j, i in enumerate(order[:8]):
+        assert_same_member(pop64, i, reversed_pop, j)
+
+
+def test_members_learn(pop64):
+    loss = pop64.trajectories["loss"]
+    # the larger learning rates must reduce the held-out loss over 25 steps
+    assert np.all(loss[40:, -1] < loss[40:, 0])
+    assert pop64.record_steps.tolist() == [0, 5, 10, 15, 20, 25]
+
+
+def test_divergence_is_isolated_and_flagged():
+    seeds = np.array([0, 1, 2, 3])
+    lrs = np.array([1e-2, 1e-2, 1e6, 3e-2], np.float32)
+    with_bad = train(seeds, lrs)
+    without = train(seeds[[0, 1, 3]], lrs[[0, 1, 3]])
+    assert with_bad.diverged.tolist() == [False, False, True, False]
+    assert 1 <= with_bad.diverged_step[2] <= TRAIN.steps
+    assert with_bad.diverged_step[[0, 1, 3]].tolist() == [-1, -1, -1]
+    assert np.isnan(with_bad.final_loss[2])
+    # the diverged member is frozen with finite parameters, its later records are NaN
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(member(with_bad, 2)))
+    after = with_bad.record_steps >= with_bad.diverged_step[2]
+    assert np.all(np.isnan(with_bad.trajectories["loss"][2, after]))
+    for j, i in enumerate([0, 1, 3]):
+        assert np.isfinite(with_bad.final_loss[i])
+        assert_same_member(with_bad, i, without, j)
+
+
+def test_spectral_radius_probe_matches_numpy(pop64):
+    # at step 0 biases are zero, so the state Jacobian at rest is W_h itself
+    init = train(np.arange(3), LRS[:3], train_cfg=TrainConfig(steps=1, batch=8, record_every=1,
+                                                              record_log_points=None, probe_batch=8, eval_batch=8))
+    from rnnscope.models import get_model
+
+    model = get_model("elman")
+    for i, seed in enumerate(range(3)):
+        keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+        W = np.asarray(model.init(keys[0], MODEL, {"init_scale": 1.0, "gate": 0.05})["W_h"], np.float64)
+        expected = np.max(np.abs(np.linalg.eigvals(W)))
+        np.testing.assert_allclose(init.trajectories["spectral_radius"][i, 0], expected, rtol=1e-5)
+
+
+def test_grad_norm_probe_is_positive_and_finite(pop64):
+    g = pop64.trajectories["grad_norm"]
+    assert np.all(np.isfinite(g)) and np.all(g > 0)
+
+
+def test_per_member_hyperparameters_change_only_their_member():
+    seeds = np.array([5, 5])
+    res = train(seeds, np.array([1e-2, 1e-2], np.float32), init_scale=np.array([0.5, 1.5], np.float32))
+    r0 = train(seeds[:1], np.array([1e-2], np.float32), init_scale=np.array([0.5], np.float32))
+    assert_same_member(res, 0, r0, 0)
+    assert not np.array_equal(member(res, 0)["W_h"], member(res, 1)["W_h"])
+
+
+def test_adam_and_clipping_and_state_noise_run():
+    opt = OptimizerConfig(name="adam", noise_mode="state")
+    res = train(np.arange(3), np.full(3, 1e-2, np.float32), opt=opt,
+                clip=np.array([np.inf, 0.1, 1.0], np.float32),
+                noise_alpha=np.array([1.5, 1.5, 2.0], np.float32),
+                noise_scale=np.array([0.0, 0.1, 0.1], np.float32))
+    assert not res.diverged.any()
+    assert np.all(np.isfinite(res.final_loss))
