@@ -130,7 +130,8 @@ def show(
         names = [d[0] for d in cur.description]
         rows = cur.fetchall()
         total = con.execute("SELECT COUNT(*), SUM(diverged::INT) FROM members").fetchone()
-    table = Table(title=f"{st.root}: {total[0]} members, {total[1]} diverged")
+    console.print(f"{st.root}: {total[0]} members, {total[1]} diverged", soft_wrap=True)
+    table = Table()
     for n in names:
         table.add_column(n)
     for r in rows:

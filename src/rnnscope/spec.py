@@ -81,7 +81,7 @@ class RecordSpec(_Strict):
 class Spec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    seeds: list[int] | int = 1
+    seeds: list[int] | int = Field(1, validate_default=True)
     steps: int = Field(100, gt=0)
     batch: int = Field(32, gt=0)
     chunk_size: int = Field(256, gt=0)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ..models.base import ModelConfig
 from ..optim import OptimizerConfig
-from ..spec import Spec, member_id, member_specs
+from ..spec import Spec, SpecError, member_id, member_specs
 from ..train.population import TaskConfig, TrainConfig
 
 PER_MEMBER = {
@@ -59,7 +59,10 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
     """The hashable (model, task, optimiser, training) configuration shared by a chunk."""
     task_kwargs = {k: v for k, v in cfg["task"].items() if k != "name"}
     task_cfg = TaskConfig(cfg["task"]["name"], _freeze(task_kwargs))
-    task = task_cfg.build()
+    try:
+        task = task_cfg.build()
+    except (ValueError, TypeError) as err:
+        raise SpecError(str(err).splitlines()[0]) from None
     m = cfg["model"]
     model_cfg = ModelConfig(arch=m["arch"], hidden=m["hidden"], input_dim=task.input_dim,
                             output_dim=task.output_dim, init=m["init"], dt=m["dt"])
