@@ -42,7 +42,9 @@ def grad_norm(ctx: ProbeContext) -> jax.Array:
 
 
 def _eigvals_host(m: np.ndarray) -> np.ndarray:
-    return np.linalg.eigvals(np.asarray(m, dtype=np.float64)).astype(np.complex64)
+    m = np.asarray(m)
+    wide = np.complex128 if np.iscomplexobj(m) else np.float64
+    return np.linalg.eigvals(m.astype(wide)).astype(np.complex64)
 
 
 def eigvals(m: jax.Array) -> jax.Array:
