@@ -23,6 +23,11 @@ arrays), written for ONE sequence element; batches and populations come from
   (T, batch, input_dim), ``hs`` of shape (T, batch, hidden) (the states after
   each step). The default is a ``lax.scan`` of ``step`` vmapped over the
   batch; a model may replace it with a faster exact equivalent.
+- ``predict(params, h0, xs) -> ys`` (optional, ``None`` by default): the
+  readout at every step, (T, batch, output_dim), equal to ``readout`` applied
+  to ``run``'s states. A model may provide it when fusing the readout into
+  its sequence loop (and its reverse pass) is faster; training uses it when
+  present.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Model(NamedTuple):
     jacobian_split: Callable[[Params, Any, jax.Array], tuple[jax.Array, jax.Array]]
     run: Callable[[Params, Any, jax.Array], Any]
     hidden_of: Callable[[Any], jax.Array]
+    predict: Callable[[Params, Any, jax.Array], jax.Array] | None = None
 
 
 def hidden_identity(h):

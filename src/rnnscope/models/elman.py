@@ -1,11 +1,14 @@
 """Elman (tanh) RNN: h_t = tanh(W_h h_{t-1} + W_x x_t + b), y_t = W_y h_t + b_y.
 
-Its ``run`` is an exact, faster equivalent of the default scan: the input
-projection is one matrix product over all steps, and a hand-written reverse
-pass (``jax.custom_vjp``) keeps only the sequential part (one H x H product per
-step) inside the time loop, leaving the weight gradients
-dL/dW_h = sum_t delta_t h_{t-1}^T and dL/dW_x = sum_t delta_t x_t^T to single
-large products after it.
+Besides the plain ``run`` (a scan of ``step``), the model has a fused
+``predict`` with a hand-written reverse pass (``jax.custom_vjp``): the
+forward loop keeps only the states, and the reverse loop computes
+delta_t = (W_y^T g_t + W_h^T delta_{t+1}) * (1 - h_t^2) and accumulates every
+weight gradient (dW_h += delta_t h_{t-1}^T, dW_x += delta_t x_t^T,
+db += delta_t, dW_y += g_t h_t^T) inside the loop. Nothing of size
+(T, batch, hidden) is built except the stored states, which spares the
+layout copies that autodiff of a scan produces under ``vmap``. It is the
+same arithmetic as autodiff of ``step``, checked in the tests.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity, linear_readout, zeros_state
+from .base import Model, ModelConfig, default_hp, hidden_identity, linear_readout, scan_run, zeros_state
 from .init import input_weights, readout_weights, recurrent_weights
 
 
@@ -39,46 +42,72 @@ def jacobian_split(params, h_prev, x):
     return jnp.zeros_like(h), (1.0 - h**2) * jnp.diag(params["W_h"])
 
 
-def _tanh_recurrence(W_h, u, h0):
-    """States of h_t = tanh(u_t + h_{t-1} W_h^T) for a pre-projected input u (T, B, H)."""
+def _forward(W_h, W_x, b, W_y, b_y, h0, xs):
+    """States h_1..h_T and readouts y_1..y_T in one loop; shapes (T, B, H), (T, B, O).
 
-    def body(h, u_t):
-        h = jnp.tanh(u_t + h @ W_h.T)
-        return h, h
+    The readout is taken inside the loop so that the stored states are never
+    read again in another layout; the matrices are transposed once, outside.
+    """
+    W_hT, W_xT, W_yT = W_h.T, W_x.T, W_y.T
 
-    return jax.lax.scan(body, h0, u)[1]
+    def body(h, x_t):
+        h = jnp.tanh(x_t @ W_xT + b + h @ W_hT)
+        return h, (h, h @ W_yT + b_y)
+
+    return jax.lax.scan(body, h0, xs)[1]
 
 
 @jax.custom_vjp
-def tanh_recurrence(W_h, u, h0):
-    return _tanh_recurrence(W_h, u, h0)
+def fused_predict(W_h, W_x, b, W_y, b_y, h0, xs):
+    return _forward(W_h, W_x, b, W_y, b_y, h0, xs)[1]
 
 
-def _fwd(W_h, u, h0):
-    hs = _tanh_recurrence(W_h, u, h0)
-    return hs, (W_h, hs, h0)
+def _fwd(W_h, W_x, b, W_y, b_y, h0, xs):
+    hs, ys = _forward(W_h, W_x, b, W_y, b_y, h0, xs)
+    return ys, (W_h, W_x, b, W_y, h0, xs, hs)
 
 
-def _bwd(res, g_hs):
-    W_h, hs, h0 = res
+def _outer_sum(a, b):
+    """sum_n a_n b_n^T = a^T b for a (N, K), b (N, M).
 
-    def body(g_next, inputs):
-        g_t, h_t = inputs
-        delta = (g_t + g_next) * (1.0 - h_t * h_t)
-        return delta @ W_h, delta
-
-    g_h0, deltas = jax.lax.scan(body, jnp.zeros_like(h0), (g_hs, hs), reverse=True)
-    h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
-    g_W = jnp.einsum("tbh,tbk->hk", deltas, h_prev)
-    return g_W, deltas, g_h0
+    The transpose is materialised first (an optimisation barrier stops XLA from
+    folding it into the product): XLA's CPU backend then uses its fast matrix
+    kernel instead of a generic loop for a product contracting leading axes.
+    """
+    return jax.lax.optimization_barrier(a.T) @ b
 
 
-tanh_recurrence.defvjp(_fwd, _bwd)
+def _bwd(res, g_ys):
+    W_h, W_x, b, W_y, h0, xs, hs = res
+    T = xs.shape[0]
+
+    def back_step(carry, t, h_prev):
+        g_next, dW_h, dW_x, db, dW_y, g_xs = carry
+        h_t, g_y = hs[t], g_ys[t]
+        delta = (g_y @ W_y + g_next) * (1.0 - h_t * h_t)
+        return (
+            delta @ W_h,
+            dW_h + _outer_sum(delta, h_prev),
+            dW_x + _outer_sum(delta, xs[t]),
+            db + delta.sum(0),
+            dW_y + _outer_sum(g_y, h_t),
+            g_xs.at[t].set(delta @ W_x),
+        )
+
+    zeros = jnp.zeros_like
+    carry = (zeros(h0), zeros(W_h), zeros(W_x), zeros(b), zeros(W_y), zeros(xs))
+    # steps T-1 .. 1 read h_{t-1} from the stored states; step 0 reads h0
+    carry = jax.lax.fori_loop(0, T - 1, lambda i, c: back_step(c, T - 1 - i, hs[T - 2 - i]), carry)
+    g_h0, dW_h, dW_x, db, dW_y, g_xs = back_step(carry, 0, h0)
+    return dW_h, dW_x, db, dW_y, g_ys.sum((0, 1)), g_h0, g_xs
 
 
-def run(params, h0, xs):
-    u = xs @ params["W_x"].T + params["b"]
-    return tanh_recurrence(params["W_h"], u, h0)
+fused_predict.defvjp(_fwd, _bwd)
+
+
+def predict(params, h0, xs):
+    """Readouts at every step, (T, B, O); gradients by the hand-written reverse pass."""
+    return fused_predict(params["W_h"], params["W_x"], params["b"], params["W_y"], params["b_y"], h0, xs)
 
 
 MODEL = Model(
@@ -88,6 +117,7 @@ MODEL = Model(
     step=step,
     readout=linear_readout,
     jacobian_split=jacobian_split,
-    run=run,
+    run=scan_run(step),
     hidden_of=hidden_identity,
+    predict=predict,
 )

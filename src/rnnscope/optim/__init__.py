@@ -118,6 +118,10 @@ class OptimizerConfig:
             code treats as the reference), ``"gradient"`` (added to the
             clipped, winsorised gradient) or ``"state"`` (added to
             hidden-state increments by the trainer; nothing in the chain).
+        use_winsor: include the winsorisation step in the chain. It sorts
+            every gradient entry, so a population that never winsorises
+            (every percentile >= 100) leaves it out; the per-member
+            percentile is only read when this is on.
         learning_rate: default learning rate (Livi 2026's AdamW default).
         clip_norm: default global-norm clip level; ``inf`` is off.
         winsor_percentile: default winsorisation percentile; >= 100 is off.
@@ -135,6 +139,7 @@ class OptimizerConfig:
     eps: float = 1e-8
     decay: float = 0.9
     noise_mode: str = "none"
+    use_winsor: bool = False
     learning_rate: float = 1e-3
     clip_norm: float = math.inf
     winsor_percentile: float = 100.0
@@ -194,7 +199,9 @@ def make_optimizer(cfg: OptimizerConfig) -> optax.GradientTransformation:
     """
 
     def chain(learning_rate, clip_norm, winsor_percentile, noise_alpha, noise_scale):
-        parts = [optax.clip_by_global_norm(clip_norm), winsorize(winsor_percentile)]
+        parts = [optax.clip_by_global_norm(clip_norm)]
+        if cfg.use_winsor:
+            parts.append(winsorize(winsor_percentile))
         if cfg.noise_mode == "gradient":
             parts.append(add_stable_noise(noise_alpha, noise_scale, 0))
         parts.append(_base_optimizer(cfg, learning_rate))

@@ -67,8 +67,9 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
     model_cfg = ModelConfig(arch=m["arch"], hidden=m["hidden"], input_dim=task.input_dim,
                             output_dim=task.output_dim, init=m["init"], dt=m["dt"])
     o = cfg["optimizer"]
+    winsor_levels = [spec.optimizer.winsor, *spec.grid.get("optimizer.winsor", [])]
     opt_cfg = OptimizerConfig(name=o["name"], momentum=o["momentum"], weight_decay=o["weight_decay"],
-                              noise_mode=o["noise_mode"])
+                              noise_mode=o["noise_mode"], use_winsor=any(w < 100 for w in winsor_levels))
     r = spec.record
     train_cfg = TrainConfig(steps=spec.steps, batch=spec.batch, record_every=r.every, record_log_points=r.log_points,
                             probes=tuple(r.probes), segment=spec.segment)

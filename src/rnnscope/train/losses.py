@@ -27,8 +27,12 @@ def batched_initial_state(model, cfg, params, batch: int):
 
 def predictions(model, cfg, params, x: jax.Array, target: str, run=None) -> jax.Array:
     """Readouts for a batch x (T, B, D): (T, B, O) for every-step targets, (B, O) for last-step."""
+    h0 = batched_initial_state(model, cfg, params, x.shape[1])
+    if run is None and model.predict is not None:
+        ys = model.predict(params, h0, x)
+        return ys[-1] if target == "last" else ys
     run = run or model.run
-    hs = run(params, batched_initial_state(model, cfg, params, x.shape[1]), x)
+    hs = run(params, h0, x)
     readout = jax.vmap(model.readout, in_axes=(None, 0))
     if target == "last":
         return readout(params, hs[-1])

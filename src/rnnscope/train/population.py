@@ -20,6 +20,7 @@ its later recorded probe values are NaN.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
@@ -36,6 +37,25 @@ from ..tasks import make_task
 from .losses import task_loss
 from .schedule import record_steps
 from .state_noise import noisy_run
+
+def _one_device_per_core() -> None:
+    """Expose each CPU core as a JAX device, so that member shards run in parallel.
+
+    XLA runs a block of small recurrent products on one thread, so a
+    population split across one device per core uses every core. Has no
+    effect once JAX's backends exist, when the user chose a device count, or
+    on accelerators.
+    """
+    if "JAX_NUM_CPU_DEVICES" in os.environ or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    try:
+        jax.config.update("jax_num_cpu_devices", os.cpu_count() or 1)
+    except RuntimeError:
+        pass
+
+
+_one_device_per_core()
+
 
 #: Per-member hyper-parameters (arrays of shape (P,)) and their defaults.
 MEMBER_HP_DEFAULTS: dict[str, float] = {
@@ -133,6 +153,22 @@ def blocked(f: Callable, block: int) -> Callable:
     return run
 
 
+def member_mesh() -> jax.sharding.Mesh:
+    """A one-axis mesh ("members") over every local device of the default backend."""
+    return jax.sharding.Mesh(np.array(jax.local_devices()), ("members",))
+
+
+def population_map(f: Callable, block: int, mesh: jax.sharding.Mesh) -> Callable:
+    """Apply a member-vmapped ``f`` to a padded population: one shard of members per
+    device (``shard_map``), and on each device blocks of ``block`` members in sequence.
+    """
+    g = blocked(f, block)
+    if mesh.size == 1:
+        return g
+    spec = jax.sharding.PartitionSpec("members")
+    return jax.shard_map(g, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
+
+
 def _all_finite(tree) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)]
     return jnp.all(jnp.stack(leaves))
@@ -148,6 +184,7 @@ class Engine(NamedTuple):
     finish: Callable
     record_steps: np.ndarray
     probes: tuple
+    pad_to: int  # populations are padded to a multiple of this (block x devices)
 
 
 @functools.lru_cache(maxsize=64)
@@ -217,8 +254,9 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
 
     block = train_cfg.block
-    pop_update_at = blocked(jax.vmap(member_update), block)
-    pop_probes = blocked(jax.vmap(member_probes), block)
+    mesh = member_mesh()
+    pop_update_at = population_map(jax.vmap(member_update), block, mesh)
+    pop_probes = population_map(jax.vmap(member_probes), block, mesh)
 
     def pop_update(state, hp, step):
         return pop_update_at(state, hp, jnp.broadcast_to(step, hp["lr"].shape))
@@ -230,7 +268,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
 
     @jax.jit
     def init(seeds, hp):
-        state = blocked(jax.vmap(member_init), train_cfg.block)(seeds, hp)
+        state = population_map(jax.vmap(member_init), block, mesh)(seeds, hp)
         P = seeds.shape[0]
         shapes = jax.eval_shape(pop_probes, state)
         traj = {k: jnp.full((P, len(steps_rec)) + v.shape[1:], jnp.nan, jnp.float32) for k, v in shapes.items()}
@@ -256,9 +294,9 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
             loss = loss_of(state.params, x, y)
             return jnp.where(state.diverged, jnp.nan, loss)
 
-        return blocked(jax.vmap(member_eval), train_cfg.block)(state, seeds)
+        return population_map(jax.vmap(member_eval), block, mesh)(state, seeds)
 
-    return Engine(init, run_segment, finish, steps_rec, probes)
+    return Engine(init, run_segment, finish, steps_rec, probes, block * mesh.size)
 
 
 def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array]:
@@ -289,11 +327,11 @@ def train_population(
     seeds = np.asarray(seeds, np.uint32)
     P = seeds.shape[0]
     hp = member_hp_arrays(hp or {}, P)
-    padded = -(-P // train_cfg.block) * train_cfg.block
+    engine = build_engine(model_cfg, task_cfg, opt_cfg, train_cfg)
+    padded = -(-P // engine.pad_to) * engine.pad_to
     # padding members repeat member 0; their results are dropped
     seeds = jnp.asarray(np.concatenate([seeds, np.repeat(seeds[:1], padded - P)]))
     hp = {k: jnp.concatenate([v, jnp.repeat(v[:1], padded - P)]) for k, v in hp.items()}
-    engine = build_engine(model_cfg, task_cfg, opt_cfg, train_cfg)
     state, traj = engine.init(seeds, hp)
     seg = max(1, min(train_cfg.segment, train_cfg.steps))
     n_seg = -(-train_cfg.steps // seg)
