@@ -47,14 +47,22 @@ def _forward(W_h, W_x, b, W_y, b_y, h0, xs):
 
     The readout is taken inside the loop so that the stored states are never
     read again in another layout; the matrices are transposed once, outside.
+    The states are written into a buffer carried by the loop rather than
+    stacked by ``scan``: under ``vmap`` a carried buffer keeps the member
+    axis first, the layout the reverse pass reads, so no transposing copy of
+    all states is made between the two passes.
     """
     W_hT, W_xT, W_yT = W_h.T, W_x.T, W_y.T
+    T, B = xs.shape[:2]
 
-    def body(h, x_t):
-        h = jnp.tanh(x_t @ W_xT + b + h @ W_hT)
-        return h, (h, h @ W_yT + b_y)
+    def body(t, carry):
+        h, hs, ys = carry
+        h = jnp.tanh(xs[t] @ W_xT + b + h @ W_hT)
+        return h, hs.at[t].set(h), ys.at[t].set(h @ W_yT + b_y)
 
-    return jax.lax.scan(body, h0, xs)[1]
+    buffers = (jnp.zeros((T,) + h0.shape, h0.dtype), jnp.zeros((T, B, W_y.shape[0]), h0.dtype))
+    _, hs, ys = jax.lax.fori_loop(0, T, body, (h0,) + buffers)
+    return hs, ys
 
 
 @jax.custom_vjp
@@ -81,25 +89,32 @@ def _bwd(res, g_ys):
     W_h, W_x, b, W_y, h0, xs, hs = res
     T = xs.shape[0]
 
-    def back_step(carry, t, h_prev):
-        g_next, dW_h, dW_x, db, dW_y, g_xs = carry
-        h_t, g_y = hs[t], g_ys[t]
+    def back_step(carry, t, h_t, h_prev):
+        g_next, dW_h, dW_x, db_rows, dW_y, g_xs = carry
+        g_y, x_t = g_ys[t], xs[t]
         delta = (g_y @ W_y + g_next) * (1.0 - h_t * h_t)
         return (
             delta @ W_h,
             dW_h + _outer_sum(delta, h_prev),
-            dW_x + _outer_sum(delta, xs[t]),
-            db + delta.sum(0),
+            dW_x + _outer_sum(delta, x_t),
+            db_rows + delta,  # summed over the batch once, after the loop
             dW_y + _outer_sum(g_y, h_t),
             g_xs.at[t].set(delta @ W_x),
         )
 
+    def loop_body(i, carry_h):
+        carry, h_t = carry_h
+        t = T - 1 - i
+        h_prev = hs[t - 1]
+        return back_step(carry, t, h_t, h_prev), h_prev
+
     zeros = jnp.zeros_like
-    carry = (zeros(h0), zeros(W_h), zeros(W_x), zeros(b), zeros(W_y), zeros(xs))
-    # steps T-1 .. 1 read h_{t-1} from the stored states; step 0 reads h0
-    carry = jax.lax.fori_loop(0, T - 1, lambda i, c: back_step(c, T - 1 - i, hs[T - 2 - i]), carry)
-    g_h0, dW_h, dW_x, db, dW_y, g_xs = back_step(carry, 0, h0)
-    return dW_h, dW_x, db, dW_y, g_ys.sum((0, 1)), g_h0, g_xs
+    carry = (zeros(h0), zeros(W_h), zeros(W_x), zeros(h0), zeros(W_y), zeros(xs))
+    # steps T-1 .. 1 read h_{t-1} from the stored states (and pass it on as the
+    # next step's h_t); step 0 reads h0
+    carry, h_1 = jax.lax.fori_loop(0, T - 1, loop_body, (carry, hs[T - 1]))
+    g_h0, dW_h, dW_x, db_rows, dW_y, g_xs = back_step(carry, 0, h_1, h0)
+    return dW_h, dW_x, db_rows.sum(0), dW_y, g_ys.sum((0, 1)), g_h0, g_xs
 
 
 fused_predict.defvjp(_fwd, _bwd)

@@ -109,7 +109,7 @@ class TrainConfig:
     probe_batch: int = 64
     eval_batch: int = 256
     segment: int = 1000
-    block: int = 32
+    block: int = 16
 
 
 class PopulationResult(NamedTuple):
