@@ -16,6 +16,9 @@ back-propagation through time and one update of one member.
   implementations in ``torch_baselines`` is used for the ratio, and every one
   measured is printed.
 
+Each implementation is timed ``--repeats`` times, interleaved, and its best
+run is kept, so that a drift in the machine's load hits all of them alike.
+
 Before timing, the three are run from the same parameters on the same data
 for a few steps and must agree to float32 tolerance: a benchmark of
 different work is worthless.
@@ -46,6 +49,9 @@ import jax.numpy as jnp  # noqa: E402
 import torch  # noqa: E402
 
 import torch_baselines as tb  # noqa: E402
+
+# full float32 products on every backend (no TF32 on GPUs), as PyTorch does by default
+jax.config.update("jax_default_matmul_precision", "highest")
 from rnnscope.models import get_model  # noqa: E402
 from rnnscope.models.base import ModelConfig  # noqa: E402
 from rnnscope.optim import OptimizerConfig, init_member, make_optimizer  # noqa: E402
@@ -95,30 +101,53 @@ def flops_per_member_step(H, D, T, B, O=1):
     return 3 * forward
 
 
-def time_rnnscope(P, H, T, B, steps, block):
+def rnnscope_runner(P, H, T, B, steps, block):
+    """A function that trains the benchmark population once and returns member-steps/s (compiled on creation)."""
     task = TaskConfig("integration", (("kind", "leaky"), ("seq_len", T), ("c", 0.2)))
     model = ModelConfig(arch="elman", hidden=H, input_dim=1, output_dim=1, init="gaussian")
     train = TrainConfig(steps=steps, batch=B, record_every=None, record_log_points=None, probes=("loss",),
                         probe_batch=B, eval_batch=B, block=block, segment=steps)
     opt = OptimizerConfig(name="sgd")
     hp = {"lr": np.geomspace(1e-3, 1e-1, P).astype(np.float32), "init_scale": 0.9}
+
+    def run():
+        t0 = time.perf_counter()
+        result = train_population(model, task, opt, train, np.arange(P), hp)
+        wall = time.perf_counter() - t0
+        assert not result.diverged.any(), "benchmark members diverged"
+        return P * steps / wall
+
     t0 = time.perf_counter()
-    train_population(model, task, opt, train, np.arange(P), hp)
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = train_population(model, task, opt, train, np.arange(P), hp)
-    wall = time.perf_counter() - t0
-    assert not result.diverged.any(), "benchmark members diverged"
-    return P * steps / wall, first - wall
+    run()
+    return run, time.perf_counter() - t0
 
 
-def time_torch(fn, P, H, T, B, steps, **kw):
+def torch_runner(fn, P, H, T, B, steps, **kw):
     params, _, xs, ys = tb.random_problem(P=P, H=H, T=T, B=B, S=steps, seed=2)
     lrs = np.geomspace(1e-3, 1e-1, P).astype(np.float32)
     fn(params, lrs, xs[:2], ys[:2], 2, **kw)  # warm-up
-    t0 = time.perf_counter()
-    fn(params, lrs, xs, ys, steps, **kw)
-    return P * steps / (time.perf_counter() - t0)
+
+    def run():
+        t0 = time.perf_counter()
+        fn(params, lrs, xs, ys, steps, **kw)
+        return P * steps / (time.perf_counter() - t0)
+
+    return run
+
+
+def torch_device_peak_gflops(n=8192, repeats=3):
+    """Float32 GFLOP/s of an n x n product on the torch default device (TF32 off: full float32)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a = torch.randn(n, n)
+    a @ a
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ a
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
 
 
 def main(argv=None):
@@ -129,28 +158,42 @@ def main(argv=None):
     ap.add_argument("--seq", type=int, default=100)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--loop-members", type=int, default=8, help="members timed in the torch loop")
-    ap.add_argument("--block", type=int, default=None, help="rnnscope member block (default: all members)")
+    ap.add_argument("--block", type=int, default=TrainConfig().block, help="rnnscope member block per device")
     ap.add_argument("--ensembles", default="manual,autograd", help="torch ensemble implementations to time")
+    ap.add_argument("--device", default="cpu", help="torch device for the baselines (cpu or cuda); "
+                    "rnnscope runs on JAX's default backend")
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved timing repeats (best of each is kept)")
     ap.add_argument("--quick", action="store_true", help="64 members, 20 steps, 2 loop members")
     args = ap.parse_args(argv)
     if args.quick:
-        args.members, args.steps, args.loop_members = 64, 20, 2
+        args.members, args.steps, args.loop_members, args.repeats = 64, 20, 2, 1
     P, H, T, B, S = args.members, args.hidden, args.seq, args.batch, args.steps
-    block = args.block or P
+    block = args.block
     impls = [s for s in args.ensembles.split(",") if s]
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), {os.cpu_count()} cores")
+    torch.set_default_device(args.device)
+    print(f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].device_kind}, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), {os.cpu_count()} cores")
     check_same_work(impls)
 
-    peak = tb.numpy_peak_gflops()
-    rate, compile_s = time_rnnscope(P, H, T, B, S, block)
+    peak = tb.numpy_peak_gflops() if args.device == "cpu" else torch_device_peak_gflops()
+    ours, first_s = rnnscope_runner(P, H, T, B, S, block)
+    runners = {"rnnscope": ours}
+    runners.update({impl: torch_runner(tb.torch_ensemble_train, P, H, T, B, S, impl=impl) for impl in impls})
+    runners["loop"] = torch_runner(tb.torch_loop_train, args.loop_members, H, T, B, S)
+    # interleaved repeats, best of each: the machine's load drifts, and a
+    # ratio should compare implementations under the same conditions
+    best = {name: 0.0 for name in runners}
+    for _ in range(args.repeats):
+        for name, run in runners.items():
+            best[name] = max(best[name], run())
+    rate, loop = best.pop("rnnscope"), best.pop("loop")
+    ens = best
+    compile_s = first_s - P * S / rate
     useful = rate * flops_per_member_step(H, 1, T, B) / 1e9
-    ens = {impl: time_torch(tb.torch_ensemble_train, P, H, T, B, S, impl=impl) for impl in impls}
-    loop = time_torch(tb.torch_loop_train, args.loop_members, H, T, B, S)
     best_impl = max(ens, key=ens.get)
 
-    print(f"work: {P} Elman members, hidden {H}, seq {T}, batch {B}, {S} SGD steps")
-    print(f"numpy float32 peak            {peak:10.1f} GFLOP/s")
+    print(f"work: {P} Elman members, hidden {H}, seq {T}, batch {B}, {S} SGD steps; best of {args.repeats}")
+    print(f"float32 peak ({args.device:4s})           {peak:10.1f} GFLOP/s")
     print(f"rnnscope (block {block:5d})       {rate:10.0f} member-steps/s  ({useful:.1f} GFLOP/s useful, "
           f"compile {compile_s:.1f} s)")
     for impl, r in ens.items():

@@ -190,11 +190,11 @@ def torch_loop_train(params: Params, lrs, xs, ys, steps: int):
             loss.backward()
             opt.step()
         last[p] = loss.item()
-        out["W_h"][p] = rnn.weight_hh_l0.detach().numpy()
-        out["W_x"][p] = rnn.weight_ih_l0.detach().numpy()
-        out["b"][p] = rnn.bias_ih_l0.detach().numpy()
-        out["W_y"][p] = lin.weight.detach().numpy()
-        out["b_y"][p] = lin.bias.detach().numpy()
+        out["W_h"][p] = rnn.weight_hh_l0.detach().cpu().numpy()
+        out["W_x"][p] = rnn.weight_ih_l0.detach().cpu().numpy()
+        out["b"][p] = rnn.bias_ih_l0.detach().cpu().numpy()
+        out["W_y"][p] = lin.weight.detach().cpu().numpy()
+        out["b_y"][p] = lin.bias.detach().cpu().numpy()
     return out, last
 
 
@@ -392,7 +392,7 @@ def torch_ensemble_train(params: Params, lrs, xs, ys, steps: int, *, impl: str =
             with torch.no_grad():
                 for k in PARAM_NAMES:
                     p[k].addcmul_(grads[k], neg_lrs.view(P, *([1] * (p[k].dim() - 1))))
-    return _to_numpy(p), losses.detach().numpy().astype(np.float32, copy=True)
+    return _to_numpy(p), losses.detach().cpu().numpy().astype(np.float32, copy=True)
 
 
 # ---------------------------------------------------------------------------

@@ -86,6 +86,7 @@ class Spec(_Strict):
     batch: int = Field(32, gt=0)
     chunk_size: int = Field(256, gt=0)
     segment: int = Field(1000, gt=0)
+    block: int = Field(16, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
     task: TaskSpec = TaskSpec()
     model: ModelSpec = ModelSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
