@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rnnscope.models import MODELS, elman, get_model, gru, linear, lru, lstm
+from rnnscope.models import MODELS, elman, get_model, linear, lru, lstm
 from rnnscope.models.base import ModelConfig, scan_run, trainable
 from rnnscope.models.init import aligned_linear, alignment_error, orthogonal, recover_modes
 

@@ -64,21 +64,30 @@ class ModelConfig:
     dt: float = 0.1
 
 
-class Model(NamedTuple):
-    name: str
-    init: Callable[..., Params]
-    initial_state: Callable[[Params, ModelConfig], Any]
-    step: Callable[[Params, Any, jax.Array], Any]
-    readout: Callable[[Params, Any], jax.Array]
-    jacobian_split: Callable[[Params, Any, jax.Array], tuple[jax.Array, jax.Array]]
-    run: Callable[[Params, Any, jax.Array], Any]
-    hidden_of: Callable[[Any], jax.Array]
-    predict: Callable[[Params, Any, jax.Array], jax.Array] | None = None
-
-
 def hidden_identity(h):
     """The observable hidden vector of a state (the state itself)."""
     return h
+
+
+def linear_readout(params: Params, h: jax.Array) -> jax.Array:
+    """y = W_y h + b_y."""
+    return params["W_y"] @ h + params["b_y"]
+
+
+def zeros_state(params: Params, cfg: ModelConfig) -> jax.Array:
+    return jnp.zeros((cfg.hidden,), jnp.float32)
+
+
+class Model(NamedTuple):
+    name: str
+    init: Callable[..., Params]
+    step: Callable[[Params, Any, jax.Array], Any]
+    jacobian_split: Callable[[Params, Any, jax.Array], tuple[jax.Array, jax.Array]]
+    run: Callable[[Params, Any, jax.Array], Any]
+    initial_state: Callable[[Params, ModelConfig], Any] = zeros_state
+    readout: Callable[[Params, Any], jax.Array] = linear_readout
+    hidden_of: Callable[[Any], jax.Array] = hidden_identity
+    predict: Callable[[Params, Any, jax.Array], jax.Array] | None = None
 
 
 def scan_run(step: Callable, hidden_of: Callable = hidden_identity) -> Callable:
@@ -109,11 +118,6 @@ def default_hp(hp: dict | None) -> dict:
     return out
 
 
-def linear_readout(params: Params, h: jax.Array) -> jax.Array:
-    """y = W_y h + b_y."""
-    return params["W_y"] @ h + params["b_y"]
-
-
 def trainable(params: Params) -> Params:
     """The leaves the optimiser may change: everything but ``params["frozen"]``."""
     return {k: v for k, v in params.items() if k != "frozen"}
@@ -125,7 +129,3 @@ def merge(train: Params, params: Params) -> Params:
     if "frozen" in params:
         out["frozen"] = params["frozen"]
     return out
-
-
-def zeros_state(params: Params, cfg: ModelConfig) -> jax.Array:
-    return jnp.zeros((cfg.hidden,), jnp.float32)

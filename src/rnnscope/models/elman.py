@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity, linear_readout, scan_run, zeros_state
+from .base import Model, ModelConfig, default_hp, scan_run
 from .init import input_weights, readout_weights, recurrent_weights
 
 
@@ -128,11 +128,8 @@ def predict(params, h0, xs):
 MODEL = Model(
     name="elman",
     init=init,
-    initial_state=zeros_state,
     step=step,
-    readout=linear_readout,
     jacobian_split=jacobian_split,
     run=scan_run(step),
-    hidden_of=hidden_identity,
     predict=predict,
 )

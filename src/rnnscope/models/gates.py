@@ -33,7 +33,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity, linear_readout, zeros_state
+from .base import Model, ModelConfig, default_hp
 from .init import input_weights, logit, readout_weights, recurrent_weights
 
 # ---------------------------------------------------------------------------
@@ -186,32 +186,23 @@ def diaggate_jacobian_split(params, h_prev, x):
 CONSTGATE = Model(
     name="constgate",
     init=constgate_init,
-    initial_state=zeros_state,
     step=constgate_step,
-    readout=linear_readout,
     jacobian_split=constgate_jacobian_split,
     run=_run(_const_project, _const_gate),
-    hidden_of=hidden_identity,
 )
 
 SHAREDGATE = Model(
     name="sharedgate",
     init=sharedgate_init,
-    initial_state=zeros_state,
     step=sharedgate_step,
-    readout=linear_readout,
     jacobian_split=sharedgate_jacobian_split,
     run=_run(_shared_project, _shared_gate),
-    hidden_of=hidden_identity,
 )
 
 DIAGGATE = Model(
     name="diaggate",
     init=diaggate_init,
-    initial_state=zeros_state,
     step=diaggate_step,
-    readout=linear_readout,
     jacobian_split=diaggate_jacobian_split,
     run=_run(_diag_project, _diag_gate),
-    hidden_of=hidden_identity,
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity, linear_readout, zeros_state
+from .base import Model, ModelConfig, default_hp
 from .init import input_weights, readout_weights, recurrent_weights
 
 _GATES = ("z", "r", "g")
@@ -104,10 +104,7 @@ def run(params, h0, xs):
 MODEL = Model(
     name="gru",
     init=init,
-    initial_state=zeros_state,
     step=step,
-    readout=linear_readout,
     jacobian_split=jacobian_split,
     run=run,
-    hidden_of=hidden_identity,
 )

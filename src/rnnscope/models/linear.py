@@ -29,7 +29,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity, zeros_state
+from .base import Model, ModelConfig, default_hp
 from .init import aligned_linear, input_weights, readout_weights, recurrent_weights
 
 
@@ -102,10 +102,8 @@ def run(params, h0, xs):
 MODEL = Model(
     name="linear",
     init=init,
-    initial_state=zeros_state,
     step=step,
     readout=readout,
     jacobian_split=jacobian_split,
     run=run,
-    hidden_of=hidden_identity,
 )

@@ -35,7 +35,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp, hidden_identity
+from .base import Model, ModelConfig, default_hp
 
 R_CAP = 0.9999
 R_FLOOR = 1e-6
@@ -124,5 +124,4 @@ MODEL = Model(
     readout=readout,
     jacobian_split=jacobian_split,
     run=run,
-    hidden_of=hidden_identity,
 )
