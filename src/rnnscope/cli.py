@@ -19,6 +19,8 @@ from .spec import SpecError, load_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="rnnscope: populations of recurrent networks.")
 console = Console()
+if not console.is_terminal:
+    console.width = 160  # piped output: tables keep their column names
 err_console = Console(stderr=True)
 
 
@@ -102,7 +104,8 @@ def run(
         progress.stop()
     console.print(
         f"{summary['trained']} members trained, {summary['skipped']} already stored; "
-        f"results in {target.root} (members, trajectories); try: rnnscope show {target.root}"
+        f"results in {target.root} (members, trajectories); try: rnnscope show {target.root}",
+        soft_wrap=True,
     )
 
 
@@ -123,7 +126,8 @@ def show(
         group = ", ".join(f'"{c}"' for c in varying) or "experiment"
         sql = (
             f"SELECT {group}, COUNT(*) AS members, SUM(diverged::INT) AS diverged, "
-            "median(final_loss) AS median_final_loss, min(final_loss) AS best_final_loss "
+            "median(final_loss) FILTER (WHERE NOT diverged) AS median_final_loss, "
+            "min(final_loss) FILTER (WHERE NOT diverged) AS best_final_loss "
             f"FROM members GROUP BY {group} ORDER BY {group}"
         )
         cur = con.execute(sql)
