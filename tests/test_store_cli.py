@@ -148,6 +148,7 @@ BAD = [
     ('[task]\nname = "integration"\nseq_len = -3', "task.seq_len"),
     ('[task]\nname = "integration"\nwidth = 3', "task.width"),
     ('[record]\nprobes = ["loss", "nope"]', "'nope' is not a probe"),
+    ('[model]\narch = "gru"\ninit = "aligned"', "init 'aligned' needs arch 'linear'"),
     ('steps = [', "not valid TOML"),
 ]
 

@@ -39,6 +39,12 @@ class ModelSpec(_Strict):
     gate: float = Field(0.05, gt=0, le=1)
     dt: float = Field(0.1, gt=0, le=1)
 
+    @model_validator(mode="after")
+    def _aligned_is_linear(self):
+        if self.init == "aligned" and self.arch != "linear":
+            raise ValueError(f"init 'aligned' needs arch 'linear' (the data-aligned construction), not {self.arch!r}")
+        return self
+
 
 class TaskSpec(BaseModel):
     """``name`` picks the task; every other key is passed to its factory."""
