@@ -540,3 +540,33 @@ def test_vmap_members_traced_hp(name):
         close(a[1], b, tol=1e-5)
     # members differ where their hyper-parameters do
     assert not np.allclose(np.asarray(hs_all[0]), np.asarray(hs_all[2]))
+
+
+# ---------------------------------------------------------------------------
+# (g) the fused GPU kernels of the Elman passes, run in interpret mode here
+# ---------------------------------------------------------------------------
+
+
+def test_elman_pallas_kernels_match_xla_passes():
+    from rnnscope.models.elman_pallas import pallas_predict
+
+    cfg = ModelConfig(arch="elman", hidden=16, input_dim=2, output_dim=2)
+    Tn, Bn = 5, 16
+    k_p, k_x, k_y, k_h = jax.random.split(jax.random.PRNGKey(11), 4)
+    params = perturb(k_p, elman.init(k_p, cfg, {"init_scale": 1.2}), 0.1)
+    xs = jax.random.normal(k_x, (Tn, Bn, 2), jnp.float32)
+    ys = jax.random.normal(k_y, (Tn, Bn, 2), jnp.float32)
+    h0 = 0.3 * jax.random.normal(k_h, (Bn, 16), jnp.float32)
+
+    def loss(predict):
+        def f(p, h0_, xs_):
+            y = predict(p["W_h"], p["W_x"], p["b"], p["W_y"], p["b_y"], h0_, xs_)
+            return jnp.mean((y - ys) ** 2)
+
+        return jax.value_and_grad(f, argnums=(0, 1, 2))(params, h0, xs)
+
+    v_k, g_k = loss(lambda *a: pallas_predict(*a, True))
+    v_x, g_x = loss(elman.fused_predict)
+    close(v_k, v_x)
+    for a, b in zip(jax.tree.leaves(g_k), jax.tree.leaves(g_x)):
+        close(a, b, tol=1e-5)

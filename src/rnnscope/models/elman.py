@@ -120,9 +120,24 @@ def _bwd(res, g_ys):
 fused_predict.defvjp(_fwd, _bwd)
 
 
+def _pow2_at_least_16(n: int) -> bool:
+    return n >= 16 and n & (n - 1) == 0
+
+
 def predict(params, h0, xs):
-    """Readouts at every step, (T, B, O); gradients by the hand-written reverse pass."""
-    return fused_predict(params["W_h"], params["W_x"], params["b"], params["W_y"], params["b_y"], h0, xs)
+    """Readouts at every step, (T, B, O); gradients by the hand-written reverse pass.
+
+    On a GPU, with batch and hidden sizes that its matrix units take (powers
+    of two, at least 16), the two passes run as fused kernels
+    (``elman_pallas``); elsewhere as the XLA loops above. Both compute the
+    same thing.
+    """
+    args = (params["W_h"], params["W_x"], params["b"], params["W_y"], params["b_y"], h0, xs)
+    if jax.default_backend() == "gpu" and _pow2_at_least_16(xs.shape[1]) and _pow2_at_least_16(h0.shape[-1]):
+        from .elman_pallas import pallas_predict
+
+        return pallas_predict(*args, False)
+    return fused_predict(*args)
 
 
 MODEL = Model(
