@@ -27,6 +27,20 @@ from jax.experimental import pallas as pl
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
+#: Warps per kernel program on GPUs (``None``: the compiler's default). One
+#: program works on one member's (batch x hidden) tiles, a latency-bound
+#: chain of small products, so fewer warps per program can mean more
+#: programs in flight.
+NUM_WARPS: int | None = None
+
+
+def _compiler_params():
+    if NUM_WARPS is None:
+        return None
+    from jax.experimental.pallas import triton as pl_triton
+
+    return pl_triton.CompilerParams(num_warps=NUM_WARPS)
+
 
 def _dot(a, b):
     return jnp.dot(a, b, precision=HIGHEST, preferred_element_type=jnp.float32)
@@ -55,33 +69,44 @@ def _reverse_kernel(w_h_ref, w_xT_ref, w_y_ref, h0_ref, xs_ref, hs_ref, gys_ref,
     T, D = xs_ref.shape[0], xs_ref.shape[1]
     O = gys_ref.shape[1]
     w_h = w_h_ref[...]
-    h0 = h0_ref[...]
-    dw_xT_ref[...] = jnp.zeros(dw_xT_ref.shape, jnp.float32)
-    dw_y_ref[...] = jnp.zeros(dw_y_ref.shape, jnp.float32)
+    H = w_h.shape[0]
 
-    def body(i, carry):
-        g_next, dw_h, db = carry
-        t = T - 1 - i
-        h_t = hs_ref[t]
-        h_prev = jnp.where(t > 0, hs_ref[jnp.maximum(t - 1, 0)], h0)
+    def step(t, carry, h_t, h_prev):
+        g_next, dw_h, db, dw_x_rows, dw_y_rows = carry
         g_h = g_next
+        new_dw_y = []
         for o in range(O):
             g_o = gys_ref[t, o]
             g_h = g_h + g_o[:, None] * w_y_ref[o][None, :]
-            dw_y_ref[o] = dw_y_ref[o] + jnp.sum(g_o[:, None] * h_t, axis=0)
+            new_dw_y.append(dw_y_rows[o] + jnp.sum(g_o[:, None] * h_t, axis=0))
         delta = g_h * (1.0 - h_t * h_t)
+        new_dw_x = []
         for d in range(D):
             x_d = xs_ref[t, d]
-            dw_xT_ref[d] = dw_xT_ref[d] + jnp.sum(delta * x_d[:, None], axis=0)
+            new_dw_x.append(dw_x_rows[d] + jnp.sum(delta * x_d[:, None], axis=0))
             gxs_ref[t, d] = jnp.sum(delta * w_xT_ref[d][None, :], axis=1)
-        return _dot(delta, w_h), dw_h + _dot(delta.T, h_prev), db + jnp.sum(delta, axis=0)
+        return (_dot(delta, w_h), dw_h + _dot(delta.T, h_prev), db + jnp.sum(delta, axis=0),
+                tuple(new_dw_x), tuple(new_dw_y))
 
-    H = w_h.shape[0]
-    init = (jnp.zeros(h0.shape, jnp.float32), jnp.zeros((H, H), jnp.float32), jnp.zeros((H,), jnp.float32))
-    g_h0, dw_h, db = jax.lax.fori_loop(0, T, body, init)
+    def body(i, carry_h):
+        # the state loaded as h_{t-1} here is the next (earlier) step's h_t
+        carry, h_t = carry_h
+        t = T - 1 - i
+        h_prev = hs_ref[t - 1]
+        return step(t, carry, h_t, h_prev), h_prev
+
+    row = jnp.zeros((H,), jnp.float32)
+    init = (jnp.zeros(h0_ref.shape, jnp.float32), jnp.zeros((H, H), jnp.float32), row,
+            (row,) * D, (row,) * O)
+    carry, h_1 = jax.lax.fori_loop(0, T - 1, body, (init, hs_ref[T - 1]))
+    g_h0, dw_h, db, dw_x_rows, dw_y_rows = step(0, carry, h_1, h0_ref[...])
     gh0_ref[...] = g_h0
     dw_h_ref[...] = dw_h
     db_ref[...] = db
+    for d in range(D):
+        dw_xT_ref[d] = dw_x_rows[d]
+    for o in range(O):
+        dw_y_ref[o] = dw_y_rows[o]
 
 
 def _shape(*dims):
@@ -98,7 +123,8 @@ def _fwd(W_h, W_x, b, W_y, b_y, h0, xs, interpret):
     H, O = W_h.shape[0], W_y.shape[0]
     xs_fm = jnp.transpose(xs, (0, 2, 1))
     hs, ys_fm = pl.pallas_call(
-        _forward_kernel, out_shape=(_shape(T, B, H), _shape(T, O, B)), interpret=interpret
+        _forward_kernel, out_shape=(_shape(T, B, H), _shape(T, O, B)), interpret=interpret,
+        compiler_params=_compiler_params(),
     )(W_h.T, W_x.T, b, W_y, b_y, h0, xs_fm)
     return jnp.transpose(ys_fm, (0, 2, 1)), (W_h, W_x, W_y, h0, xs_fm, hs)
 
@@ -111,6 +137,7 @@ def _bwd(interpret, res, g_ys):
         _reverse_kernel,
         out_shape=(_shape(H, H), _shape(D, H), _shape(H), _shape(O, H), _shape(B, H), _shape(T, D, B)),
         interpret=interpret,
+        compiler_params=_compiler_params(),
     )(W_h, W_x.T, W_y, h0, xs_fm, hs, jnp.transpose(g_ys, (0, 2, 1)))
     return dW_h, dW_xT.T, db, dW_y, g_ys.sum((0, 1)), g_h0, jnp.transpose(g_xs_fm, (0, 2, 1))
 
