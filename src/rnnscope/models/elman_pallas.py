@@ -27,11 +27,12 @@ from jax.experimental import pallas as pl
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
-#: Warps per kernel program on GPUs (``None``: the compiler's default). One
-#: program works on one member's (batch x hidden) tiles, a latency-bound
-#: chain of small products, so fewer warps per program can mean more
-#: programs in flight.
-NUM_WARPS: int | None = None
+#: Warps per kernel program on GPUs (``None``: the compiler's default, 4).
+#: One program works on one member's (batch x hidden) tiles, a latency-bound
+#: chain of small products, so fewer warps per program put more programs in
+#: flight: on an H200 at hidden 32, 8,192 members, 2 warps trained 867k
+#: member-steps/s against 753k with the default and 427k with 8.
+NUM_WARPS: int | None = 2
 
 
 def _compiler_params():
@@ -69,44 +70,33 @@ def _reverse_kernel(w_h_ref, w_xT_ref, w_y_ref, h0_ref, xs_ref, hs_ref, gys_ref,
     T, D = xs_ref.shape[0], xs_ref.shape[1]
     O = gys_ref.shape[1]
     w_h = w_h_ref[...]
-    H = w_h.shape[0]
+    h0 = h0_ref[...]
+    dw_xT_ref[...] = jnp.zeros(dw_xT_ref.shape, jnp.float32)
+    dw_y_ref[...] = jnp.zeros(dw_y_ref.shape, jnp.float32)
 
-    def step(t, carry, h_t, h_prev):
-        g_next, dw_h, db, dw_x_rows, dw_y_rows = carry
+    def body(i, carry):
+        g_next, dw_h, db = carry
+        t = T - 1 - i
+        h_t = hs_ref[t]
+        h_prev = jnp.where(t > 0, hs_ref[jnp.maximum(t - 1, 0)], h0)
         g_h = g_next
-        new_dw_y = []
         for o in range(O):
             g_o = gys_ref[t, o]
             g_h = g_h + g_o[:, None] * w_y_ref[o][None, :]
-            new_dw_y.append(dw_y_rows[o] + jnp.sum(g_o[:, None] * h_t, axis=0))
+            dw_y_ref[o] = dw_y_ref[o] + jnp.sum(g_o[:, None] * h_t, axis=0)
         delta = g_h * (1.0 - h_t * h_t)
-        new_dw_x = []
         for d in range(D):
             x_d = xs_ref[t, d]
-            new_dw_x.append(dw_x_rows[d] + jnp.sum(delta * x_d[:, None], axis=0))
+            dw_xT_ref[d] = dw_xT_ref[d] + jnp.sum(delta * x_d[:, None], axis=0)
             gxs_ref[t, d] = jnp.sum(delta * w_xT_ref[d][None, :], axis=1)
-        return (_dot(delta, w_h), dw_h + _dot(delta.T, h_prev), db + jnp.sum(delta, axis=0),
-                tuple(new_dw_x), tuple(new_dw_y))
+        return _dot(delta, w_h), dw_h + _dot(delta.T, h_prev), db + jnp.sum(delta, axis=0)
 
-    def body(i, carry_h):
-        # the state loaded as h_{t-1} here is the next (earlier) step's h_t
-        carry, h_t = carry_h
-        t = T - 1 - i
-        h_prev = hs_ref[t - 1]
-        return step(t, carry, h_t, h_prev), h_prev
-
-    row = jnp.zeros((H,), jnp.float32)
-    init = (jnp.zeros(h0_ref.shape, jnp.float32), jnp.zeros((H, H), jnp.float32), row,
-            (row,) * D, (row,) * O)
-    carry, h_1 = jax.lax.fori_loop(0, T - 1, body, (init, hs_ref[T - 1]))
-    g_h0, dw_h, db, dw_x_rows, dw_y_rows = step(0, carry, h_1, h0_ref[...])
+    H = w_h.shape[0]
+    init = (jnp.zeros(h0.shape, jnp.float32), jnp.zeros((H, H), jnp.float32), jnp.zeros((H,), jnp.float32))
+    g_h0, dw_h, db = jax.lax.fori_loop(0, T, body, init)
     gh0_ref[...] = g_h0
     dw_h_ref[...] = dw_h
     db_ref[...] = db
-    for d in range(D):
-        dw_xT_ref[d] = dw_x_rows[d]
-    for o in range(O):
-        dw_y_ref[o] = dw_y_rows[o]
 
 
 def _shape(*dims):
