@@ -20,22 +20,13 @@ import jax
 import jax.numpy as jnp
 
 from .base import Model, ModelConfig, default_hp
-from .init import input_weights, readout_weights, recurrent_weights
+from .init import gated_params
 
 _GATES = ("z", "r", "g")
 
 
 def init(key, cfg: ModelConfig, hp: dict | None = None):
-    hp = default_hp(hp)
-    keys = jax.random.split(key, 7)
-    params = {}
-    for i, n in enumerate(_GATES):
-        params[f"W_{n}"] = input_weights(keys[2 * i], cfg.hidden, cfg.input_dim)
-        params[f"U_{n}"] = recurrent_weights(keys[2 * i + 1], cfg, hp["init_scale"])
-        params[f"b_{n}"] = jnp.zeros((cfg.hidden,), jnp.float32)
-    params["W_y"] = readout_weights(keys[6], cfg.output_dim, cfg.hidden)
-    params["b_y"] = jnp.zeros((cfg.output_dim,), jnp.float32)
-    return params
+    return gated_params(key, cfg, default_hp(hp)["init_scale"], _GATES)
 
 
 def _project(params, x):

@@ -154,3 +154,21 @@ def alignment_error(params, U_y, V_x, R):
         off = m - _rect_diag(jnp.diagonal(m), *m.shape)
         worst.append(jnp.max(jnp.abs(off)) / jnp.maximum(jnp.max(jnp.abs(m)), 1e-30))
     return jnp.max(jnp.stack(worst))
+
+
+def gated_params(key, cfg, scale, gates):
+    """Weights of a cell with one input matrix, recurrent matrix and bias per gate.
+
+    For each gate name n: ``W_n`` (H, D) Gaussian, ``U_n`` (H, H) by
+    ``cfg.init`` with ``scale``, ``b_n`` zeros; plus the readout ``W_y``,
+    ``b_y``. Used by the GRU (gates z, r, g) and the LSTM (i, f, g, o).
+    """
+    keys = jax.random.split(key, 2 * len(gates) + 1)
+    params = {}
+    for i, n in enumerate(gates):
+        params[f"W_{n}"] = input_weights(keys[2 * i], cfg.hidden, cfg.input_dim)
+        params[f"U_{n}"] = recurrent_weights(keys[2 * i + 1], cfg, scale)
+        params[f"b_{n}"] = jnp.zeros((cfg.hidden,), jnp.float32)
+    params["W_y"] = readout_weights(keys[-1], cfg.output_dim, cfg.hidden)
+    params["b_y"] = jnp.zeros((cfg.output_dim,), jnp.float32)
+    return params

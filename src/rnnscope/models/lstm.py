@@ -27,22 +27,13 @@ import jax
 import jax.numpy as jnp
 
 from .base import Model, ModelConfig, default_hp
-from .init import input_weights, readout_weights, recurrent_weights
+from .init import gated_params
 
 _GATES = ("i", "f", "g", "o")
 
 
 def init(key, cfg: ModelConfig, hp: dict | None = None):
-    hp = default_hp(hp)
-    keys = jax.random.split(key, 9)
-    params = {}
-    for k, n in enumerate(_GATES):
-        params[f"W_{n}"] = input_weights(keys[2 * k], cfg.hidden, cfg.input_dim)
-        params[f"U_{n}"] = recurrent_weights(keys[2 * k + 1], cfg, hp["init_scale"])
-        params[f"b_{n}"] = jnp.zeros((cfg.hidden,), jnp.float32)
-    params["W_y"] = readout_weights(keys[8], cfg.output_dim, cfg.hidden)
-    params["b_y"] = jnp.zeros((cfg.output_dim,), jnp.float32)
-    return params
+    return gated_params(key, cfg, default_hp(hp)["init_scale"], _GATES)
 
 
 def initial_state(params, cfg: ModelConfig):
