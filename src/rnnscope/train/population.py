@@ -278,10 +278,8 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     def run_segment(state, traj, hp, steps):
         def body(carry, step):
             state, traj = carry
-            active = step <= train_cfg.steps
-            state = jax.lax.cond(active, lambda s: pop_update(s, hp, step), lambda s: s, state)
-            is_rec = active & (slot_of_step[jnp.minimum(step, train_cfg.steps)] >= 0)
-            traj = jax.lax.cond(is_rec, lambda t: record(t, state, step), lambda t: t, traj)
+            state = pop_update(state, hp, step)
+            traj = jax.lax.cond(slot_of_step[step] >= 0, lambda t: record(t, state, step), lambda t: t, traj)
             return (state, traj), None
 
         (state, traj), _ = jax.lax.scan(body, (state, traj), steps)
@@ -334,14 +332,13 @@ def train_population(
     hp = {k: jnp.concatenate([v, jnp.repeat(v[:1], padded - P)]) for k, v in hp.items()}
     state, traj = engine.init(seeds, hp)
     seg = max(1, min(train_cfg.segment, train_cfg.steps))
-    n_seg = -(-train_cfg.steps // seg)
-    seg = -(-train_cfg.steps // n_seg)  # equal segments; the last is padded with inactive steps
-    for i in range(n_seg):
-        steps = jnp.arange(i * seg + 1, (i + 1) * seg + 1, dtype=jnp.int32)
-        state, traj = engine.run_segment(state, traj, hp, steps)
+    # segments of equal length share one compilation; a shorter last one gets its own
+    for start in range(0, train_cfg.steps, seg):
+        end = min(start + seg, train_cfg.steps)
+        state, traj = engine.run_segment(state, traj, hp, jnp.arange(start + 1, end + 1, dtype=jnp.int32))
         if on_progress is not None:
             jax.block_until_ready(traj)
-            on_progress(min((i + 1) * seg, train_cfg.steps))
+            on_progress(end)
     final_loss = engine.finish(state, seeds)
     state, traj, final_loss = jax.device_get((state, traj, final_loss))
     keep = slice(0, P)
