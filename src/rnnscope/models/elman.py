@@ -17,19 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from .base import Model, ModelConfig, default_hp, scan_run
-from .init import input_weights, readout_weights, recurrent_weights
+from .init import tanh_rnn_params
 
 
 def init(key, cfg: ModelConfig, hp: dict | None = None):
-    hp = default_hp(hp)
-    k_h, k_x, k_y = jax.random.split(key, 3)
-    return {
-        "W_h": recurrent_weights(k_h, cfg, hp["init_scale"]),
-        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim),
-        "b": jnp.zeros((cfg.hidden,), jnp.float32),
-        "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden),
-        "b_y": jnp.zeros((cfg.output_dim,), jnp.float32),
-    }
+    return tanh_rnn_params(key, cfg, default_hp(hp)["init_scale"])
 
 
 def step(params, h, x):

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from .base import Model, ModelConfig, default_hp
-from .init import input_weights, logit, readout_weights, recurrent_weights
+from .init import logit, tanh_rnn_params
 
 # ---------------------------------------------------------------------------
 # Shared pieces
@@ -42,14 +42,7 @@ from .init import input_weights, logit, readout_weights, recurrent_weights
 
 
 def _core_params(key, cfg: ModelConfig, hp: dict):
-    k_h, k_x, k_y = jax.random.split(key, 3)
-    return {
-        "W_h": recurrent_weights(k_h, cfg, hp["init_scale"]),
-        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim),
-        "b": jnp.zeros((cfg.hidden,), jnp.float32),
-        "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden),
-        "b_y": jnp.zeros((cfg.output_dim,), jnp.float32),
-    }
+    return tanh_rnn_params(key, cfg, hp["init_scale"])
 
 
 def _candidate(params, h, p):

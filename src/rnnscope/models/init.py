@@ -172,3 +172,17 @@ def gated_params(key, cfg, scale, gates):
     params["W_y"] = readout_weights(keys[-1], cfg.output_dim, cfg.hidden)
     params["b_y"] = jnp.zeros((cfg.output_dim,), jnp.float32)
     return params
+
+
+def tanh_rnn_params(key, cfg, scale):
+    """Weights of a tanh RNN core: ``W_h`` (H, H) by ``cfg.init`` with ``scale``,
+    ``W_x`` (H, D) Gaussian, ``b`` zeros, and the readout ``W_y``, ``b_y``.
+    Used by the Elman model and by the gate ladder's candidate update."""
+    k_h, k_x, k_y = jax.random.split(key, 3)
+    return {
+        "W_h": recurrent_weights(k_h, cfg, scale),
+        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim),
+        "b": jnp.zeros((cfg.hidden,), jnp.float32),
+        "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden),
+        "b_y": jnp.zeros((cfg.output_dim,), jnp.float32),
+    }
