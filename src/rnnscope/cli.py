@@ -88,15 +88,15 @@ def run(
 
     try:
         spec = load_spec(spec_path)
-        from .runner.plan import plan
-
-        plan(spec)  # validates tasks and shapes before any training
-    except (SpecError, ValueError) as err:
+    except SpecError as err:
         fail(str(err))
     target = Store(store / spec.name)
     progress = RichProgress()
     try:
+        # planning (which checks every task's arguments) happens before any training
         summary = run_local(spec, target, progress)
+    except SpecError as err:
+        fail(str(err))
     except KeyboardInterrupt:
         progress.stop()
         fail(f"interrupted; finished chunks are kept in {target.root} and a rerun resumes", code=130)

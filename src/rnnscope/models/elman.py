@@ -64,7 +64,7 @@ def fused_predict(W_h, W_x, b, W_y, b_y, h0, xs):
 
 def _fwd(W_h, W_x, b, W_y, b_y, h0, xs):
     hs, ys = _forward(W_h, W_x, b, W_y, b_y, h0, xs)
-    return ys, (W_h, W_x, b, W_y, h0, xs, hs)
+    return ys, (W_h, W_x, W_y, h0, xs, hs)
 
 
 def _outer_sum(a, b):
@@ -78,7 +78,7 @@ def _outer_sum(a, b):
 
 
 def _bwd(res, g_ys):
-    W_h, W_x, b, W_y, h0, xs, hs = res
+    W_h, W_x, W_y, h0, xs, hs = res
     T = xs.shape[0]
 
     def back_step(carry, t, h_t, h_prev):

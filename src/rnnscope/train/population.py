@@ -183,7 +183,6 @@ class Engine(NamedTuple):
     run_segment: Callable
     finish: Callable
     record_steps: np.ndarray
-    probes: tuple
     pad_to: int  # populations are padded to a multiple of this (block x devices)
 
 
@@ -294,7 +293,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
 
         return population_map(jax.vmap(member_eval), block, mesh)(state, seeds)
 
-    return Engine(init, run_segment, finish, steps_rec, probes, block * mesh.size)
+    return Engine(init, run_segment, finish, steps_rec, block * mesh.size)
 
 
 def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array]:

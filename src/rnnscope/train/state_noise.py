@@ -6,6 +6,11 @@ with X_t symmetric alpha-stable per unit and taper(X) = 100 tanh(X / 100)
 the slow ones only, and scaling by the RMS of the increment over the batch,
 are our choices). The noise of step s of training is drawn from
 ``fold_in(noise_key, s)``, so it is reproducible per member.
+
+The recipe is ``optim.stable_noise_like``'s, written out here because this
+noise sits inside the differentiated loss and may meet complex states: the
+RMS takes |increment|^2 and a 1e-12 floor (so it has a gradient where an
+increment is all zeros), and the draws are real.
 """
 
 from __future__ import annotations
