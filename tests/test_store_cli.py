@@ -172,6 +172,10 @@ def test_cli_bad_spec_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in out.stderr + out.stdout
     lines = [l for l in out.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "optimizer.lr = -1" in lines[0]
+    path.write_text('name = "bad"\n[task]\nname = "integration"\nwidth = 3\n')
+    long = cli("run", str(path), "--store", str(tmp_path))
+    lines = [l for l in long.stderr.splitlines() if l.strip()]
+    assert long.returncode == 2 and len(lines) == 1 and "task.width" in lines[0]
     missing = cli("run", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "cannot read spec" in missing.stderr
 
