@@ -173,6 +173,60 @@ def query(
     console.print(table)
 
 
+def claims_table(claims) -> Table:
+    table = Table()
+    for col in ("claim", "expected", "measured", "pass"):
+        table.add_column(col, overflow="fold")
+    for c in claims:
+        table.add_row(c.claim, c.expected, c.measured, "[green]yes[/green]" if c.passed else "[red]NO[/red]")
+    return table
+
+
+@app.command()
+def reproduce(
+    name: str = typer.Argument(None, help="reproduction name; see --list"),
+    quick: bool = typer.Option(False, "--quick", help="smaller configuration that checks every claim in minutes"),
+    list_all: bool = typer.Option(False, "--list", help="list the reproductions and exit"),
+    out: Path = typer.Option(Path("runs"), "--out", help="figures and claims.json go to OUT/NAME"),
+):
+    """Run a published study's experiment and check its claims (exit 1 if any claim fails).
+
+    Example: rnnscope reproduce integrate-rich --quick
+    """
+    import time
+
+    from .experiments import REPRODUCTIONS
+    from .experiments.claims import write_claims
+
+    if list_all or name is None:
+        table = Table()
+        for col in ("name", "paper", "what it shows"):
+            table.add_column(col, overflow="fold")
+        for r in REPRODUCTIONS.values():
+            table.add_row(r.name, r.paper, r.summary)
+        console.print(table)
+        return
+    if name not in REPRODUCTIONS:
+        fail(f"reproduce: {name!r} is not a reproduction; allowed {', '.join(REPRODUCTIONS)}")
+    repro = REPRODUCTIONS[name]
+    target = out / name
+    target.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with console.status(f"running {name}{' (quick)' if quick else ''} ..."):
+        outcome = repro.run(quick, target)
+    write_claims(outcome.claims, target / "claims.json")
+    console.print(f"{name}: {repro.paper}")
+    console.print(claims_table(outcome.claims))
+    passed = sum(c.passed for c in outcome.claims)
+    console.print(
+        f"{passed}/{len(outcome.claims)} claims pass in {time.perf_counter() - start:.0f} s; "
+        f"figures and claims.json in {target}",
+        soft_wrap=True,
+    )
+    if passed < len(outcome.claims):
+        raise typer.Exit(1)
+
+
 def main():
     app()
 

@@ -36,6 +36,7 @@ class ModelSpec(_Strict):
     hidden: int = Field(32, gt=0, le=8192)
     init: Literal["gaussian", "orthogonal", "aligned"] = "gaussian"
     init_scale: float = Field(1.0, gt=0)
+    io_scale: float = Field(0.0, ge=0)  # read-in/read-out scale; 0 = the model's default
     gate: float = Field(0.05, gt=0, le=1)
     dt: float = Field(0.1, gt=0, le=1)
 

@@ -112,10 +112,16 @@ def scan_run(step: Callable, hidden_of: Callable = hidden_identity) -> Callable:
 
 def default_hp(hp: dict | None) -> dict:
     """Fill the per-member hyper-parameters a model's ``init`` may read."""
-    out = {"init_scale": 1.0, "gate": 0.05}
+    out = {"init_scale": 1.0, "io_scale": 0.0, "gate": 0.05}
     if hp:
         out.update(hp)
     return out
+
+
+def io_scale(hp: dict, fallback):
+    """Read-in/read-out weight scale: ``hp["io_scale"]`` where it is > 0, else the model's ``fallback``."""
+    io = jnp.asarray(hp.get("io_scale", 0.0), jnp.float32)
+    return jnp.where(io > 0, io, fallback)
 
 
 def trainable(params: Params) -> Params:

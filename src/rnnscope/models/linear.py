@@ -10,7 +10,7 @@ Initialisation (``cfg.init``):
 
 - ``"gaussian"`` (the paper's unaligned init, P.1.2): every weight matrix has
   entries N(0, (sigma / sqrt(fan_in))^2) with sigma = ``hp["init_scale"]``
-  for W_h and ``hp.get("io_scale", hp["init_scale"])`` for W_x and W_y (one
+  for W_h and ``io_scale`` (when > 0; else ``init_scale``) for W_x and W_y (one
   sigma for all three, as in the paper, unless ``io_scale`` is given).
 - ``"orthogonal"``: W_h a random orthogonal matrix times ``init_scale``;
   W_x, W_y as above.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import Model, ModelConfig, default_hp
+from .base import Model, ModelConfig, default_hp, io_scale
 from .init import aligned_linear, input_weights, readout_weights, recurrent_weights
 
 
@@ -41,7 +41,7 @@ def _leaf(params, name):
 def init(key, cfg: ModelConfig, hp: dict | None = None):
     hp = default_hp(hp)
     scale = hp["init_scale"]
-    io_scale = hp.get("io_scale", scale)
+    io = io_scale(hp, scale)
     zeros = {
         "b": jnp.zeros((cfg.hidden,), jnp.float32),
         "b_y": jnp.zeros((cfg.output_dim,), jnp.float32),
@@ -56,8 +56,8 @@ def init(key, cfg: ModelConfig, hp: dict | None = None):
     k_h, k_x, k_y = jax.random.split(key, 3)
     return {
         "W_h": recurrent_weights(k_h, cfg, scale),
-        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim, io_scale),
-        "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden, io_scale),
+        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim, io),
+        "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden, io),
         **zeros,
     }
 

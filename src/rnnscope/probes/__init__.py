@@ -1,5 +1,26 @@
-"""Measurements taken inside the training scan."""
+"""Measurements taken inside the training scan.
 
-from .basic import PROBES, Probe, ProbeContext, get_probe
+A probe is a pure function ``fn(ctx) -> array`` of one member's
+:class:`ProbeContext`, recorded at the training schedule. ``PROBES`` names
+every probe a spec may ask for in ``record.probes``.
+"""
+
+from . import basic, outliers
+from .basic import Probe, ProbeContext
+
+PROBES: dict[str, Probe] = {
+    "loss": Probe("loss", basic.loss),
+    "grad_norm": Probe("grad_norm", basic.grad_norm),
+    "spectral_radius": Probe("spectral_radius", basic.spectral_radius),
+    "bulk_radius": Probe("bulk_radius", outliers.bulk_radius_probe),
+    "outlier": Probe("outlier", outliers.outlier_probe, (3,)),
+}
+
+
+def get_probe(name: str) -> Probe:
+    if name not in PROBES:
+        raise ValueError(f"record.probes: {name!r} is not a probe; allowed {sorted(PROBES)}")
+    return PROBES[name]
+
 
 __all__ = ["PROBES", "Probe", "ProbeContext", "get_probe"]

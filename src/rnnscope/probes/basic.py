@@ -83,16 +83,3 @@ def spectral_radius(ctx: ProbeContext) -> jax.Array:
     """
     jac = state_jacobian_at_rest(ctx.model, ctx.cfg, ctx.params)
     return jnp.max(jnp.abs(eigvals(jac))).astype(jnp.float32)
-
-
-PROBES: dict[str, Probe] = {
-    "loss": Probe("loss", loss),
-    "grad_norm": Probe("grad_norm", grad_norm),
-    "spectral_radius": Probe("spectral_radius", spectral_radius),
-}
-
-
-def get_probe(name: str) -> Probe:
-    if name not in PROBES:
-        raise ValueError(f"record.probes: {name!r} is not a probe; allowed {sorted(PROBES)}")
-    return PROBES[name]

@@ -18,6 +18,7 @@ from ..train.population import TaskConfig, TrainConfig
 
 PER_MEMBER = {
     ("model", "init_scale"): "init_scale",
+    ("model", "io_scale"): "io_scale",
     ("model", "gate"): "gate",
     ("optimizer", "lr"): "lr",
     ("optimizer", "clip"): "clip",

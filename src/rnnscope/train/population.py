@@ -60,6 +60,7 @@ _one_device_per_core()
 #: Per-member hyper-parameters (arrays of shape (P,)) and their defaults.
 MEMBER_HP_DEFAULTS: dict[str, float] = {
     "init_scale": 1.0,
+    "io_scale": 0.0,  # read-in/read-out scale; 0 = the model's own default
     "gate": 0.05,
     "lr": 1e-2,
     "clip": float("inf"),  # global-norm clip level; +inf = off
@@ -67,7 +68,7 @@ MEMBER_HP_DEFAULTS: dict[str, float] = {
     "noise_alpha": 2.0,
     "noise_scale": 0.0,
 }
-MODEL_HP = ("init_scale", "gate")
+MODEL_HP = ("init_scale", "io_scale", "gate")
 OPTIM_HP = ("lr", "clip", "winsor", "noise_alpha", "noise_scale")
 
 

@@ -1,0 +1,12 @@
+"""Reproductions of published studies, each a runnable experiment with a claims table.
+
+``REPRODUCTIONS`` maps a name (``rnnscope reproduce NAME``) to its
+:class:`~rnnscope.experiments.base.Reproduction`.
+"""
+
+from . import integrate
+from .base import Outcome, Reproduction
+
+REPRODUCTIONS: dict[str, Reproduction] = {r.name: r for r in integrate.REPRODUCTIONS}
+
+__all__ = ["REPRODUCTIONS", "Outcome", "Reproduction"]

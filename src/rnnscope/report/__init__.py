@@ -1,0 +1,1 @@
+"""Figures (matplotlib, PNG) for reproductions and runs."""

@@ -1,0 +1,88 @@
+"""Plain matplotlib figures: eigenvalue clouds in the complex plane and line panels.
+
+Every function takes arrays and a path, writes one PNG and returns the path;
+nothing here knows which experiment made the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+class Line(NamedTuple):
+    x: np.ndarray
+    y: np.ndarray
+    label: str = ""
+    style: str = "-"
+
+
+class Panel(NamedTuple):
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: Sequence[Line]
+    logx: bool = False
+    logy: bool = False
+
+
+def line_panels(panels: Sequence[Panel], path: Path) -> Path:
+    """One row of line plots, each with its own axes, labels and legend."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for line in panel.lines:
+            ax.plot(line.x, line.y, line.style, label=line.label or None, lw=1.4, ms=3)
+        ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+        if panel.logx:
+            ax.set_xscale("log")
+        if panel.logy:
+            ax.set_yscale("log")
+        if any(line.label for line in panel.lines):
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def eigenvalue_clouds(
+    spectra: Sequence[np.ndarray],
+    titles: Sequence[str],
+    path: Path,
+    bulk_radius: float | None = None,
+    targets: np.ndarray | None = None,
+    trail: np.ndarray | None = None,
+) -> Path:
+    """Eigenvalues in the complex plane, one panel per snapshot of training.
+
+    ``bulk_radius`` draws the circle of the random bulk, ``targets`` marks the
+    eigenvalues theory predicts (crosses), ``trail`` (complex, over time) draws
+    the path of a tracked outlier on the last panel.
+    """
+    fig, axes = plt.subplots(1, len(spectra), figsize=(3.6 * len(spectra), 3.6), squeeze=False)
+    everything = np.concatenate([np.ravel(s) for s in spectra] + ([np.ravel(targets)] if targets is not None else []))
+    lim = 1.1 * max(1.0, float(np.nanmax(np.abs(everything))))
+    for i, (ax, lam, title) in enumerate(zip(axes[0], spectra, titles)):
+        ax.scatter(np.real(lam), np.imag(lam), s=8, alpha=0.7)
+        if bulk_radius is not None:
+            ax.add_patch(plt.Circle((0, 0), bulk_radius, fill=False, ls="--", color="gray"))
+        ax.axvline(1.0, color="red", lw=0.8, alpha=0.5)  # stability edge Re lambda = 1
+        if targets is not None:
+            ax.scatter(np.real(targets), np.imag(targets), marker="x", s=60, color="black", label="theory")
+        if trail is not None and i == len(spectra) - 1:
+            ax.plot(np.real(trail), np.imag(trail), "-", color="tab:orange", lw=1, label="outlier path")
+        ax.set(title=title, xlabel="Re λ", ylabel="Im λ", xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+        ax.grid(alpha=0.3)
+    if targets is not None or trail is not None:
+        axes[0][-1].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
