@@ -69,3 +69,11 @@ def test_reproduce_lists_and_rejects_unknown_names(tmp_path):
         assert name in listing.stdout
     bad = rnnscope("reproduce", "integrate-nothing", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "integrate-nothing" in bad.stderr
+
+
+def test_crossing_time_interpolates():
+    from rnnscope.experiments.integrate import crossing_time
+
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    assert crossing_time(t, np.array([4.0, 3.0, 1.0, 0.5]), 2.0) == 1.5
+    assert np.isnan(crossing_time(t, np.array([4.0, 3.0, 3.0, 3.0]), 2.0))

@@ -81,6 +81,15 @@ def flow_snapshots(params0: IntegratorParams, target: Target, times: np.ndarray)
     )
 
 
+def crossing_time(times: np.ndarray, values: np.ndarray, level: float) -> float:
+    """First time a decreasing series falls below ``level``, linearly interpolated between samples."""
+    i = int(np.argmax(values < level))
+    if i == 0:
+        return float(times[0]) if values[0] < level else float("nan")
+    frac = (values[i - 1] - level) / (values[i - 1] - values[i])
+    return float(times[i - 1] + frac * (times[i] - times[i - 1]))
+
+
 def tracked_outliers(eigenvalues: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """(top outlier, outlier count) at each snapshot against a fixed bulk radius (that of W0)."""
     return np.asarray(top_outlier(eigenvalues, radius)), np.asarray(outlier_count(eigenvalues, radius))
@@ -109,8 +118,8 @@ def _sgd_outliers(c: float, quick: bool) -> tuple[np.ndarray, float]:
     task = TaskConfig("integration", (("kind", "leaky"), ("seq_len", 100), ("c", c), ("dt", dt), ("sigma", dt**-0.5)))
     train = TrainConfig(steps=steps, batch=32, record_every=steps, record_log_points=None, probe_batch=4,
                         eval_batch=64, probes=("outlier",), block=2 if quick else 8)
-    hp = {"lr": np.full(members, 0.02, np.float32), "init_scale": np.full(members, 0.1, np.float32),
-          "io_scale": np.full(members, 0.3, np.float32)}
+    hp = {"lr": np.full(members, 0.05, np.float32), "init_scale": np.full(members, 0.1, np.float32),
+          "io_scale": np.full(members, 1.0, np.float32)}
     res = train_population(model, task, OptimizerConfig(name="sgd"), train, np.arange(members), hp)
     return res.trajectories["outlier"][:, -1, 0], 1.0 - (1.0 - np.exp(-c * dt)) / dt
 
@@ -133,7 +142,7 @@ def run_rich(quick: bool, out: Path) -> Outcome:
     m_error = np.max(np.abs(run.m[start:] - ode.m))
 
     m_fix, lam_fix = outlier_fixed_point(c)
-    half = times[int(np.argmax(run.loss < run.loss[0] / 2))]
+    half = crossing_time(times, run.loss, run.loss[0] / 2)
     t_esc = escape_time(c, eps**2 / 2)
     sgd_top, sgd_theory = _sgd_outliers(c, quick)
 
@@ -149,8 +158,9 @@ def run_rich(quick: bool, out: Path) -> Outcome:
         at_most("gradient flow conserves C = WW^T - W^TW + uu^T - vv^T: |C(t) - C(0)|",
                 float(run.conserved_drift[-1]), 1e-6),
         close("SGD through the population engine: median outlier (Euler dt = 0.2)",
-              float(np.median(sgd_top)), float(sgd_theory), atol=0.01),
+              float(np.median(sgd_top)), float(sgd_theory), atol=0.005),
     ]
+    # atol 0.005 for SGD: members scatter by ~0.001 around the Euler-exact value after 600 steps
     # rtol 0.1 on the escape time: the formula is the leading order in ln(1/m0); the O(1)
     # alignment time (~1/(1 + c*)) is ~7% of it at eps = 1e-3
     snap = [0, int(np.argmax(run.loss < 0.5 * run.loss[0])), len(times) - 1]
@@ -176,6 +186,10 @@ def run_rich(quick: bool, out: Path) -> Outcome:
 # ---------------------------------------------------------------------------
 
 
+#: sigmas of the readout-only sweep per c*: one below the threshold, the rest above it
+LAZY_SWEEP = {0.3: [0.6, 0.8, 0.84, 0.88, 0.92]}
+
+
 def run_lazy(quick: bool, out: Path) -> Outcome:
     c, eps = 0.3, 1.0
     target = Target(c)
@@ -184,35 +198,35 @@ def run_lazy(quick: bool, out: Path) -> Outcome:
     sigmas = [0.1, 0.5, 0.9] if quick else [0.1, 0.3, 0.5, 0.6, 0.8, 0.9]
     t_end = 20.0 if quick else 50.0
     claims: list[Claim] = []
-    finals, moved, radii = [], {}, []
+    finals, moved, radii = [], {}, []  # radii: spectral radius of each W0
     with threadpool_limits(1):
         for sigma in sigmas:
             p0 = ginibre_init(1, n, sigma, eps)
             log = train_flow(p0, target, t_end, 3)
-            r0 = float(bulk_radius(log.eigenvalues[0]))
-            count = int(outlier_count(log.eigenvalues[-1], max(r0, float(np.max(np.abs(log.eigenvalues[0]))))))
+            # the digest's criterion: outside the spectral radius of W0 (plus the margin)
+            edge = float(np.max(np.abs(log.eigenvalues[0])))
+            count = int(outlier_count(log.eigenvalues[-1], edge))
             want = 1 if sigma < threshold else 0
             claims.append(equal(f"sigma = {sigma}: eigenvalues outside the initial bulk "
                                 f"({'rich' if want else 'lazy'})", count, want))
             claims.append(at_most(f"sigma = {sigma}: task learned, L/L0", float(log.loss[-1] / log.loss[0]), 1e-3))
             finals.append(log.eigenvalues[-1])
-            radii.append(r0)
+            radii.append(edge)
             moved[sigma] = float(log.delta_W[-1])
         claims.append(at_most("lazy W moves less: |dW|(sigma = 0.9) / |dW|(sigma = 0.1)",
                               moved[0.9] / moved[0.1], 0.6))
-        sweep_sigmas = np.linspace(0.1, 0.95, 18)
-        sweeps = {}
-        for c_star in (0.1, 0.3):
-            sweeps[c_star] = lazy_threshold_from_sweep(Target(c_star), sweep_sigmas, 200 if quick else 300, 0, 1e4)
-            claims.append(close(f"readout-only learnability threshold, c* = {c_star}",
-                                sweeps[c_star].threshold, abs(1 - c_star), rtol=0.1))
+        sweeps = {c: lazy_threshold_from_sweep(Target(c), LAZY_SWEEP[c], n=300, seed=0, t=1000.0, draws=4)
+                  for c in LAZY_SWEEP}
+    for c_star, sweep in sweeps.items():
+        claims.append(close(f"readout-only learnability threshold, c* = {c_star} (sigma sweep, N = 300)",
+                            sweep.threshold, abs(1 - c_star), rtol=0.1))
     figures = [
         eigenvalue_clouds(finals, [f"σ = {s}, trained" for s in sigmas], out / "eigenvalues.png",
-                          targets=target.eigenvalues),
+                          bulk_radius=radii, targets=target.eigenvalues),
         line_panels([
             Panel(f"readout-only sweep, c* = {c_star}", "1/σ²", "1/|v|²",
-                  [Line(1 / sw.sigmas**2, 1 / sw.v_norms_sq, "N-unit flow", "o"),
-                   Line(np.array([1 / abs(1 - c_star) ** 2] * 2), np.array([0.0, 1.0]), "1/(1 - c*)²", ":")])
+                  [Line(1 / sw.sigmas**2, 1 / sw.v_norms_sq, "readout-only flow, N = 300", "o"),
+                   Line(1 / sw.sigmas**2, 1 - (1 - c_star) ** 2 / sw.sigmas**2, "N → ∞: 1 - (1 - c*)²/σ²", "--")])
             for c_star, sw in sweeps.items()
         ], out / "threshold_sweep.png"),
     ]

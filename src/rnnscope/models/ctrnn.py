@@ -11,8 +11,9 @@ The model of Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), "learning to
 integrate" (section 1 of the digest): stable iff every eigenvalue of W_h has
 real part < 1 (for small dt). W_h has entries N(0, init_scale^2 / H) (so its
 eigenvalues fill the disk of radius ``init_scale``) or is orthogonal times
-``init_scale``; W_x and W_y are Gaussian with fan-in scaling times
-``io_scale`` (1 unless set) (the digest leaves their scale open; our choice).
+``init_scale``; the read-in W_x (u) and read-out W_y (v) have entries
+N(0, eps^2 / H) with eps = ``io_scale`` (1 unless set), so |u| ~ |v| ~ eps
+as in the digest's runs (their scale is open in the paper; our choice).
 The white-noise input convention (x scaled by 1/sqrt(dt) for Euler-Maruyama)
 belongs to the task, not the model.
 
@@ -27,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from .base import Model, ModelConfig, default_hp, io_scale
-from .init import input_weights, readout_weights, recurrent_weights
+from .init import readout_weights, recurrent_weights
 
 
 def init(key, cfg: ModelConfig, hp: dict | None = None):
@@ -35,7 +36,7 @@ def init(key, cfg: ModelConfig, hp: dict | None = None):
     k_h, k_x, k_y = jax.random.split(key, 3)
     return {
         "W_h": recurrent_weights(k_h, cfg, hp["init_scale"]),
-        "W_x": input_weights(k_x, cfg.hidden, cfg.input_dim, io_scale(hp, 1.0)),
+        "W_x": io_scale(hp, 1.0) / jnp.sqrt(cfg.hidden) * jax.random.normal(k_x, (cfg.hidden, cfg.input_dim)),
         "b": jnp.zeros((cfg.hidden,), jnp.float32),
         "W_y": readout_weights(k_y, cfg.output_dim, cfg.hidden, io_scale(hp, 1.0)),
         "b_y": jnp.zeros((cfg.output_dim,), jnp.float32),

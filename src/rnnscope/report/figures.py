@@ -56,26 +56,29 @@ def eigenvalue_clouds(
     spectra: Sequence[np.ndarray],
     titles: Sequence[str],
     path: Path,
-    bulk_radius: float | None = None,
+    bulk_radius: float | Sequence[float] | None = None,
     targets: np.ndarray | None = None,
     trail: np.ndarray | None = None,
 ) -> Path:
     """Eigenvalues in the complex plane, one panel per snapshot of training.
 
-    ``bulk_radius`` draws the circle of the random bulk, ``targets`` marks the
-    eigenvalues theory predicts (crosses), ``trail`` (complex, over time) draws
-    the path of a tracked outlier on the last panel.
+    ``bulk_radius`` (one for all panels, or one per panel) draws the circle of
+    the random bulk, ``targets`` marks the eigenvalues theory predicts (open
+    circles), ``trail`` (complex, over time) draws the path of a tracked
+    outlier on the last panel.
     """
     fig, axes = plt.subplots(1, len(spectra), figsize=(3.6 * len(spectra), 3.6), squeeze=False)
     everything = np.concatenate([np.ravel(s) for s in spectra] + ([np.ravel(targets)] if targets is not None else []))
     lim = 1.1 * max(1.0, float(np.nanmax(np.abs(everything))))
-    for i, (ax, lam, title) in enumerate(zip(axes[0], spectra, titles)):
-        ax.scatter(np.real(lam), np.imag(lam), s=8, alpha=0.7)
-        if bulk_radius is not None:
-            ax.add_patch(plt.Circle((0, 0), bulk_radius, fill=False, ls="--", color="gray"))
-        ax.axvline(1.0, color="red", lw=0.8, alpha=0.5)  # stability edge Re lambda = 1
+    radii = [bulk_radius] * len(spectra) if np.isscalar(bulk_radius) or bulk_radius is None else list(bulk_radius)
+    for i, (ax, lam, title, radius) in enumerate(zip(axes[0], spectra, titles, radii)):
         if targets is not None:
-            ax.scatter(np.real(targets), np.imag(targets), marker="x", s=60, color="black", label="theory")
+            ax.scatter(np.real(targets), np.imag(targets), marker="o", s=140, facecolors="none", edgecolors="black",
+                       label="theory")
+        ax.scatter(np.real(lam), np.imag(lam), s=8, alpha=0.7)
+        if radius is not None:
+            ax.add_patch(plt.Circle((0, 0), radius, fill=False, ls="--", color="gray"))
+        ax.axvline(1.0, color="red", lw=0.8, alpha=0.5)  # stability edge Re lambda = 1
         if trail is not None and i == len(spectra) - 1:
             ax.plot(np.real(trail), np.imag(trail), "-", color="tab:orange", lw=1, label="outlier path")
         ax.set(title=title, xlabel="Re λ", ylabel="Im λ", xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")

@@ -124,7 +124,7 @@ def _readout_flow_in_schur_basis(drift_schur: np.ndarray, u_schur: np.ndarray, t
     if info < 0:
         raise ValueError(f"trsyl rejected argument {-info}")
     mu, q = np.linalg.eigh(gramian * scale)
-    # Eigenvalues of the PSD Gramian that roundoff made slightly negative.
+    # P is positive semi-definite; roundoff can leave tiny negative eigenvalues.
     mu = np.clip(mu, 0.0, None)
     identity = np.eye(drift_schur.shape[0])
     cross = np.linalg.solve(target.pole * identity - drift_schur, u_schur.astype(complex)).real
@@ -193,6 +193,11 @@ def fit_threshold(sigmas, v_norms_sq, angle: float = 0.0) -> float:
     return float(result.x)
 
 
+def _edge_scale(eigenvalues: np.ndarray, unit_edge: bool) -> float:
+    """1 / max_i |lambda_i(G)| when unit_edge (the draw's spectral radius moved to exactly 1), else 1."""
+    return 1.0 / float(np.max(np.abs(eigenvalues))) if unit_edge else 1.0
+
+
 def lazy_threshold_from_sweep(
     target: Target,
     sigmas,
@@ -201,6 +206,7 @@ def lazy_threshold_from_sweep(
     t: float,
     draws: int = 1,
     settle_tolerance: float = 0.05,
+    unit_edge: bool = False,
 ) -> ThresholdSweep:
     """Estimate the lazy learnability threshold from readout-only flows over a sweep of bulk radii.
 
@@ -223,12 +229,15 @@ def lazy_threshold_from_sweep(
         base = rng.normal(0.0, 1.0 / np.sqrt(n), size=(n, n))
         u = rng.normal(0.0, 1.0 / np.sqrt(n), size=n)
         schur_base, Z = scipy.linalg.schur(base, output="real")
-        radius = _max_real_eigenvalue_of_schur(schur_base)
+        eigenvalues = np.linalg.eigvals(schur_base)
+        scale = _edge_scale(eigenvalues, unit_edge)
+        rightmost = scale * float(np.max(eigenvalues.real))
         u_schur = Z.T @ u
         for i, sigma in enumerate(sigmas):
-            if sigma * radius >= 1.0:
+            if sigma * rightmost >= 1.0:
                 continue
-            flow = _readout_flow_in_schur_basis(sigma * schur_base - np.eye(n), u_schur, target, [0.5 * t, t])
+            drift_schur = sigma * scale * schur_base - np.eye(n)
+            flow = _readout_flow_in_schur_basis(drift_schur, u_schur, target, [0.5 * t, t])
             inverse_norms[d, i] = 1.0 / flow.v_norms**2
 
     stable = np.all(np.isfinite(inverse_norms[:, :, 0]), axis=0)
