@@ -5,7 +5,7 @@ A probe is a pure function ``fn(ctx) -> array`` of one member's
 every probe a spec may ask for in ``record.probes``.
 """
 
-from . import basic, outliers
+from . import basic, outliers, transport
 from .basic import Probe, ProbeContext
 
 PROBES: dict[str, Probe] = {
@@ -14,6 +14,7 @@ PROBES: dict[str, Probe] = {
     "spectral_radius": Probe("spectral_radius", basic.spectral_radius),
     "bulk_radius": Probe("bulk_radius", outliers.bulk_radius_probe),
     "outlier": Probe("outlier", outliers.outlier_probe, (3,)),
+    **transport.transport_probes(),
 }
 
 

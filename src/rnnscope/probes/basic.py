@@ -23,6 +23,7 @@ class ProbeContext(NamedTuple):
     loss: jax.Array  # loss of the training batch of this step
     grad_norm: jax.Array  # global norm of that step's gradient
     probe_x: jax.Array  # a fixed held-out batch (T, B, D) for this member
+    opt_cfg: Any = None  # rnnscope.optim.OptimizerConfig of the run (b2, eps for base rates)
 
 
 class Probe(NamedTuple):

@@ -249,7 +249,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         loss, grads = jax.value_and_grad(lambda t: loss_of(merge(t, state.params), state.probe_x, state.probe_y))(
             trainable(state.params))
         ctx = ProbeContext(model, model_cfg, state.params, state.opt_state, loss, optax.tree.norm(grads),
-                           state.probe_x)
+                           state.probe_x, opt_cfg)
         values = {p.name: jnp.asarray(p.fn(ctx), jnp.float32) for p in probes}
         return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
 
