@@ -442,3 +442,19 @@ def test_a_measurement_that_fails_on_the_host_is_nan_not_an_error():
         out = jax.jit(lambda a: tr._host(broken, (3,), a))(jnp.ones(4))
         out = np.asarray(out)
     assert out.shape == (3,) and np.all(np.isnan(out))
+
+
+def test_transport_probes_with_large_payloads_complete_in_the_engine():
+    # 128 steps x 16 sequences x 32 neurons of float32 per factor array (256 kB) is above the size
+    # at which a host callback inside a program sharded over several CPU devices stalls; such
+    # probes make the engine train on one device
+    from rnnscope.train.population import build_engine
+
+    cfg = ModelConfig(arch="constgate", hidden=32, input_dim=16, output_dim=1)
+    task = TaskConfig("multilag_pareto", (("seq_len", 128), ("l_max", 96), ("k", 6)))
+    train = TrainConfig(steps=2, batch=8, record_every=2, record_log_points=None, probe_batch=16, eval_batch=8,
+                        probes=("envelope", "timescales"), block=2)
+    res = train_population(cfg, task, ADAM, train, np.arange(3), {"lr": 1e-3, "gate": 0.05})
+    assert build_engine(cfg, task, ADAM, train).pad_to == 2  # one device x block 2
+    assert np.all(np.isfinite(res.trajectories["envelope"])) and np.all(np.isfinite(res.trajectories["timescales"]))
+    np.testing.assert_allclose(res.trajectories["envelope"][:, -1, 0], 0.95 ** tr.lag_grid(128)[0], rtol=1e-5)

@@ -4,9 +4,9 @@
 :class:`~rnnscope.experiments.base.Reproduction`.
 """
 
-from . import integrate
+from . import anticollapse, integrate
 from .base import Outcome, Reproduction
 
-REPRODUCTIONS: dict[str, Reproduction] = {r.name: r for r in integrate.REPRODUCTIONS}
+REPRODUCTIONS: dict[str, Reproduction] = {r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS}
 
 __all__ = ["REPRODUCTIONS", "Outcome", "Reproduction"]

@@ -27,9 +27,18 @@ class ProbeContext(NamedTuple):
 
 
 class Probe(NamedTuple):
+    """A named measurement; ``one_device`` marks probes that hand large arrays to host code.
+
+    A host callback inside a program sharded over several CPU devices stalls
+    once its arguments pass a few tens of kB (the device thread that would
+    copy them out is the one waiting for the callback), so a run that records
+    such a probe trains its population on one device.
+    """
+
     name: str
     fn: Callable[[ProbeContext], jax.Array]
     shape: tuple[int, ...] = ()
+    one_device: bool = False
 
 
 def loss(ctx: ProbeContext) -> jax.Array:

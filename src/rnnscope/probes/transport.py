@@ -797,11 +797,11 @@ def transport_probes(hidden: int | None = None, opt_cfg: OptimizerConfig | None 
         return probe
 
     return {
-        "envelope": Probe("envelope", envelope_of(variant), (n_lags,)),
-        "envelope_lambda": Probe("envelope_lambda", envelope_of("lambda_gamma0"), (n_lags,)),
-        "envelope_ratio": Probe("envelope_ratio", envelope_of("gamma0", "first_order_ratio"), (n_lags,)),
-        "timescales": Probe("timescales", timescale_field("tau"), per_neuron),
-        "timescales_r2": Probe("timescales_r2", timescale_field("r2"), per_neuron),
+        "envelope": Probe("envelope", envelope_of(variant), (n_lags,), one_device=True),
+        "envelope_lambda": Probe("envelope_lambda", envelope_of("lambda_gamma0"), (n_lags,), one_device=True),
+        "envelope_ratio": Probe("envelope_ratio", envelope_of("gamma0", "first_order_ratio"), (n_lags,), one_device=True),
+        "timescales": Probe("timescales", timescale_field("tau"), per_neuron, one_device=True),
+        "timescales_r2": Probe("timescales_r2", timescale_field("r2"), per_neuron, one_device=True),
     }
 
 

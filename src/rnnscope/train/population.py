@@ -154,9 +154,10 @@ def blocked(f: Callable, block: int) -> Callable:
     return run
 
 
-def member_mesh() -> jax.sharding.Mesh:
-    """A one-axis mesh ("members") over every local device of the default backend."""
-    return jax.sharding.Mesh(np.array(jax.local_devices()), ("members",))
+def member_mesh(one_device: bool = False) -> jax.sharding.Mesh:
+    """A one-axis mesh ("members") over every local device of the default backend (or only the first)."""
+    devices = jax.local_devices()
+    return jax.sharding.Mesh(np.array(devices[:1] if one_device else devices), ("members",))
 
 
 def population_map(f: Callable, block: int, mesh: jax.sharding.Mesh) -> Callable:
@@ -254,7 +255,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
 
     block = train_cfg.block
-    mesh = member_mesh()
+    mesh = member_mesh(one_device=any(p.one_device for p in probes))
     pop_update_at = population_map(jax.vmap(member_update), block, mesh)
     pop_probes = population_map(jax.vmap(member_probes), block, mesh)
 
