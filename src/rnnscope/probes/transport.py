@@ -45,9 +45,8 @@ So the matched window ending at t is the envelope window starting at t-l+1.
 
 from __future__ import annotations
 
-import warnings
-
 import functools
+import warnings
 from typing import Any, NamedTuple
 
 import jax
