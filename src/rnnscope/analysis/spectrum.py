@@ -238,10 +238,8 @@ def bootstrap_beta(
     if betas.size < MIN_BOOT_FRACTION * n_boot:
         reason = f"only {betas.size} of {n_boot} resamples had {MIN_TAIL_POINTS} tail points"
         return BetaInterval(False, reason, _NAN, _NAN, _NAN, _NAN, int(betas.size), n_boot)
-    rows = np.sort(tau)[None, :]
-    slope, _, _ = _tail_regression(rows, q_lo, q_hi)
     half_width = scipy.stats.norm.ppf((1 + level) / 2) * np.std(betas)
-    estimate = max(0.0, float(-slope[0]))
+    estimate = ccdf_tail_fit(tau, None, q_lo, q_hi).beta
     lo, hi, median = max(0.0, estimate - half_width), estimate + half_width, np.median(betas)
     return BetaInterval(
         True, "", float(lo), float(hi), float(median), float(np.mean(betas < 1.0)), int(betas.size), n_boot

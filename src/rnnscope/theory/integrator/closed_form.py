@@ -492,22 +492,3 @@ def hessian_top_eigenvalue(params: IntegratorParams, target: Target, iters: int 
             break
         direction = image / norm
     return rayleigh
-
-
-__all__ = [
-    "PARAMETER_NAMES",
-    "TrainLog",
-    "balanced_hessian_lambda_max",
-    "balanced_solution",
-    "conserved_quantity",
-    "ginibre_init",
-    "hessian_top_eigenvalue",
-    "hessian_vector_product",
-    "joint_ou_system",
-    "loss_and_grads",
-    "max_stable_learning_rate",
-    "monte_carlo_loss",
-    "target_filter_system",
-    "train_flow",
-    "train_gd",
-]

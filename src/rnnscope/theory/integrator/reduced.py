@@ -24,6 +24,25 @@ from .base import IntegratorParams, Target
 _RTOL = 1e-10
 _ATOL = 1e-12
 
+
+def _integrate(rhs, y0, t_eval, parameter, what: str):
+    """solve_ivp of ``rhs(t, y, parameter)`` with LSODA at rtol 1e-10 over t_eval[0]..t_eval[-1], sampled at t_eval."""
+    t_eval = np.asarray(t_eval, dtype=np.float64)
+    sol = scipy.integrate.solve_ivp(
+        rhs,
+        (float(t_eval[0]), float(t_eval[-1])),
+        np.asarray(y0, dtype=np.float64),
+        method="LSODA",
+        t_eval=t_eval,
+        args=(parameter,),
+        rtol=_RTOL,
+        atol=_ATOL,
+    )
+    if not sol.success:
+        raise RuntimeError(f"{what} failed: {sol.message}")
+    return sol
+
+
 # --------------------------------------------------------------------------
 # 5.1  The exact two-unit reduction at sigma = 0
 # --------------------------------------------------------------------------
@@ -248,20 +267,8 @@ def solve_symmetric(
     Bordelon et al. 2025 (digest papers/integrate.md, sections 5.2 and 7); our
     derivation.
     """
-    t_eval = np.asarray(t_eval, dtype=np.float64)
-    start = symmetric_initial(eps) if y0 is None else np.asarray(y0, dtype=np.float64)
-    sol = scipy.integrate.solve_ivp(
-        symmetric_rhs,
-        (float(t_eval[0]), float(t_eval[-1])),
-        start,
-        method="LSODA",
-        t_eval=t_eval,
-        args=(target,),
-        rtol=_RTOL,
-        atol=_ATOL,
-    )
-    if not sol.success:
-        raise RuntimeError(f"symmetric flow failed: {sol.message}")
+    start = symmetric_initial(eps) if y0 is None else y0
+    sol = _integrate(symmetric_rhs, start, t_eval, target, "symmetric flow")
     states = sol.y.T
     losses = np.array([symmetric_loss(s, target) for s in states])
     eigenvalues = np.array([symmetric_eigenvalues(s) for s in states])
@@ -313,19 +320,7 @@ def solve_outlier(m0: float, lam0: float, c: float, t_eval: np.ndarray) -> Outli
     Bordelon et al. 2025 (digest papers/integrate.md, section 5.3); our
     derivation.
     """
-    t_eval = np.asarray(t_eval, dtype=np.float64)
-    sol = scipy.integrate.solve_ivp(
-        outlier_rhs,
-        (float(t_eval[0]), float(t_eval[-1])),
-        np.array([m0, lam0], dtype=np.float64),
-        method="LSODA",
-        t_eval=t_eval,
-        args=(c,),
-        rtol=_RTOL,
-        atol=_ATOL,
-    )
-    if not sol.success:
-        raise RuntimeError(f"outlier flow failed: {sol.message}")
+    sol = _integrate(outlier_rhs, [m0, lam0], t_eval, c, "outlier flow")
     m, lam = sol.y
     return OutlierTrajectory(sol.t, m, lam, outlier_loss(m, lam, c))
 
