@@ -69,6 +69,7 @@ __all__ = [
     "TAPER",
     "add_stable_noise",
     "bias_corrected_second_moment",
+    "forcing_controls",
     "init_member",
     "learning_rate",
     "make_optimizer",
@@ -334,6 +335,22 @@ def bias_corrected_second_moment(state, cfg: OptimizerConfig):
         return jnp.where(c > 0, nu / safe, nu)
 
     return jax.tree.map(correct, s.nu)
+
+
+def forcing_controls(grads, state, cfg: OptimizerConfig):
+    """``grads`` after the member's clipping and winsorisation, as its optimiser would apply them.
+
+    The first links of the ``make_optimizer`` chain (clip_by_global_norm at
+    ``clip_norm``, then ``winsorize`` at ``winsor_percentile`` when
+    ``cfg.use_winsor``), with the levels read from the member's ``state``.
+    No noise is added. Gradient-noise diagnostics use it so that they see the
+    gradient the current training phase sees (Livi 2026, digest section 6.4).
+    """
+    hyper = state.hyperparams
+    clipped, _ = optax.clip_by_global_norm(hyper["clip_norm"]).update(grads, optax.EmptyState())
+    if not cfg.use_winsor:
+        return clipped
+    return winsorize(hyper["winsor_percentile"]).update(clipped, optax.EmptyState())[0]
 
 
 def learning_rate(state):

@@ -5,7 +5,7 @@ A probe is a pure function ``fn(ctx) -> array`` of one member's
 every probe a spec may ask for in ``record.probes``.
 """
 
-from . import basic, outliers, transport
+from . import basic, noise, outliers, transport
 from .basic import Probe, ProbeContext
 
 PROBES: dict[str, Probe] = {
@@ -15,6 +15,7 @@ PROBES: dict[str, Probe] = {
     "bulk_radius": Probe("bulk_radius", outliers.bulk_radius_probe),
     "outlier": Probe("outlier", outliers.outlier_probe, (3,)),
     **transport.transport_probes(),
+    **noise.noise_probes(),
 }
 
 

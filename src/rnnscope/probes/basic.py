@@ -24,6 +24,11 @@ class ProbeContext(NamedTuple):
     grad_norm: jax.Array  # global norm of that step's gradient
     probe_x: jax.Array  # a fixed held-out batch (T, B, D) for this member
     opt_cfg: Any = None  # rnnscope.optim.OptimizerConfig of the run (b2, eps for base rates)
+    # key -> gradient of a fresh training-sized minibatch, clipped and winsorised
+    # as the run's current optimiser does it (for gradient-noise probes)
+    minibatch_grad: Callable[[jax.Array], Any] | None = None
+    key: jax.Array | None = None  # fresh randomness for this record of this member
+    update_buffer: jax.Array | None = None  # slow-row updates since the last record (NaN = empty)
 
 
 class Probe(NamedTuple):

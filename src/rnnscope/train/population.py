@@ -15,6 +15,18 @@ who else is in the population.
 Divergence is data: a member whose loss or updated parameters are not finite
 keeps its last finite parameters, is flagged ``diverged`` with the step, and
 its later recorded probe values are NaN.
+
+A population can continue from an earlier result (``warm_start``) under new
+optimiser hyper-parameters, batch size or probes: the forcing ablations of
+Livi 2026 switch clipping, winsorisation, batch size or injected noise after
+a warm start. Steps keep counting from where the first phase stopped, so the
+data stream of a member continues rather than repeats.
+
+With ``TrainConfig.update_buffer > 0`` every member also keeps the realised
+parameter increments of its slow rows (the rows of every H-leading tensor
+that belong to the ``slow_fraction`` of units with the longest zeroth-order
+time scale) in a buffer that the ``slow_row_updates`` probe reads and every
+record empties (Livi 2026, digest section 6.3).
 """
 
 from __future__ import annotations
@@ -31,8 +43,9 @@ import optax
 
 from ..models import get_model
 from ..models.base import ModelConfig, merge, trainable
-from ..optim import OptimizerConfig, init_member, make_optimizer
+from ..optim import OptimizerConfig, forcing_controls, init_member, make_optimizer
 from ..probes import ProbeContext, get_probe
+from ..probes.transport import PROBE_SEQUENCES, batched_initial_state, step_factors
 from ..tasks import make_task
 from .losses import task_loss
 from .schedule import record_steps
@@ -100,6 +113,9 @@ class TrainConfig:
             XLA picks kernels (vectorisation, reduction order) by array shape,
             so a fixed block is what makes a member's numbers independent of
             the population size. Larger blocks use a GPU better.
+        update_buffer: slow-row parameter increments kept between records
+            (Livi's 20,000); 0 keeps none.
+        slow_fraction: share of units whose rows count as slow (Livi's 10%).
     """
 
     steps: int = 100
@@ -111,6 +127,8 @@ class TrainConfig:
     eval_batch: int = 256
     segment: int = 1000
     block: int = 16
+    update_buffer: int = 0
+    slow_fraction: float = 0.10
 
 
 class PopulationResult(NamedTuple):
@@ -118,8 +136,11 @@ class PopulationResult(NamedTuple):
     final_loss: np.ndarray  # (P,) held-out loss after training (NaN if diverged)
     diverged: np.ndarray  # (P,) bool
     diverged_step: np.ndarray  # (P,) int, -1 when the member never diverged
-    record_steps: np.ndarray  # (R,)
+    record_steps: np.ndarray  # (R,) training steps, counted from the first phase's start
     trajectories: dict[str, np.ndarray]  # probe -> (P, R, *shape)
+    opt_state: Any = None  # pytree, leading axis P: what a warm start continues from
+    seeds: np.ndarray | None = None  # (P,)
+    end_step: int = 0  # training steps done, earlier phases included
 
 
 class MemberState(NamedTuple):
@@ -131,6 +152,11 @@ class MemberState(NamedTuple):
     probe_y: jax.Array
     diverged: jax.Array
     diverged_step: jax.Array
+    slow_units: jax.Array  # (n_slow,) int: units whose rows feed the update buffer
+    # (update_buffer,) slow-row increments since the last record, NaN-padded; one NaN when off
+    # (a zero-length member axis cannot be blocked)
+    update_buffer: jax.Array
+    buffer_fill: jax.Array  # int: entries of update_buffer written
 
 
 def blocked(f: Callable, block: int) -> Callable:
@@ -182,10 +208,40 @@ def _select(pred, a, b):
 
 class Engine(NamedTuple):
     init: Callable
+    resume: Callable
     run_segment: Callable
     finish: Callable
-    record_steps: np.ndarray
+    record_steps: np.ndarray  # relative to the start of this phase
     pad_to: int  # populations are padded to a multiple of this (block x devices)
+
+
+#: Stream of the per-record probe keys, folded into a member's training-batch key.
+_PROBE_STREAM = 0x5EED
+
+
+def slow_row_entries(tree, slow_units: jax.Array, hidden: int) -> jax.Array:
+    """The rows ``slow_units`` of every real leaf whose leading axis has length ``hidden``, as one vector.
+
+    These are the parameters that feed the slow units' pre-activations (the
+    "slow rows" of Livi 2026, digest section 6.3). Complex leaves (the LRU's
+    input and output maps) are left out.
+    """
+    rows = [leaf[slow_units].ravel() for leaf in jax.tree.leaves(tree)
+            if leaf.ndim >= 1 and leaf.shape[0] == hidden and not jnp.iscomplexobj(leaf)]
+    return jnp.concatenate(rows) if rows else jnp.zeros((0,), jnp.float32)
+
+
+def slowest_units(model, cfg, params, xs, n_slow: int) -> jax.Array:
+    """Indices of the ``n_slow`` units with the longest zeroth-order time scale on ``xs``.
+
+    tau0_q = -1 / E_t log a_t^q (the log-slope of the zeroth-order transport
+    Gamma0, digest section 4.1), so the slowest units have the largest mean
+    log carry.
+    """
+    xs = xs[:, :PROBE_SEQUENCES]
+    factors = step_factors(model, params, batched_initial_state(model, params, cfg, xs.shape[1]), xs)
+    mean_log_carry = jnp.mean(jnp.log(factors.carry), axis=(0, 1))
+    return jax.lax.top_k(mean_log_carry, n_slow)[1].astype(jnp.int32)
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,6 +261,8 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     slot_of_step[steps_rec] = np.arange(len(steps_rec), dtype=np.int32)
     slot_of_step = jnp.asarray(slot_of_step)
     state_noise = opt_cfg.noise_mode == "state"
+    buffer_size = train_cfg.update_buffer
+    n_slow = max(1, round(train_cfg.slow_fraction * model_cfg.hidden))
 
     def loss_of(params, x, y, noise=None):
         run = None
@@ -219,7 +277,18 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         opt_state = init_member(opt, trainable(params), {k: hp[k] for k in OPTIM_HP}, keys[2])
         probe_x, probe_y = task.sample(keys[3], train_cfg.probe_batch)
         return MemberState(params, opt_state, keys[1], keys[2], probe_x, probe_y,
-                           jnp.array(False), jnp.array(-1, jnp.int32))
+                           jnp.array(False), jnp.array(-1, jnp.int32),
+                           jnp.zeros((n_slow,), jnp.int32), jnp.full((max(buffer_size, 1),), jnp.nan, jnp.float32),
+                           jnp.array(0, jnp.int32))
+
+    def buffer_updates(state: MemberState, old_train, new_train, keep) -> MemberState:
+        increments = jax.tree.map(jnp.subtract, new_train, old_train)
+        values = slow_row_entries(increments, state.slow_units, model_cfg.hidden).astype(jnp.float32)
+        slots = state.buffer_fill + jnp.arange(values.shape[0])
+        written = state.update_buffer.at[slots].set(values, mode="drop")
+        fill = jnp.minimum(state.buffer_fill + values.shape[0], buffer_size)
+        return state._replace(update_buffer=jnp.where(keep, written, state.update_buffer),
+                              buffer_fill=jnp.where(keep, fill, state.buffer_fill))
 
     def member_update(state: MemberState, hp, step):
         # ``step`` arrives per member (all equal) so that it can be blocked like the rest
@@ -239,6 +308,8 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         ok = jnp.isfinite(loss) & _all_finite(new_train)
         newly_bad = ~ok & ~state.diverged
         diverged = state.diverged | ~ok
+        if buffer_size:
+            state = buffer_updates(state, train, new_train, ~diverged)
         return state._replace(
             params=_select(diverged, params, merge(new_train, params)),
             opt_state=_select(diverged, state.opt_state, opt_state),
@@ -246,42 +317,81 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
             diverged_step=jnp.where(newly_bad, step, state.diverged_step),
         )
 
-    def member_probes(state: MemberState):
+    def member_probes(state: MemberState, step):
         loss, grads = jax.value_and_grad(lambda t: loss_of(merge(t, state.params), state.probe_x, state.probe_y))(
             trainable(state.params))
+
+        def minibatch_grad(key):
+            x, y = task.sample(key, train_cfg.batch)
+            g = jax.grad(lambda t: loss_of(merge(t, state.params), x, y))(trainable(state.params))
+            return forcing_controls(g, state.opt_state, opt_cfg)
+
+        key = jax.random.fold_in(jax.random.fold_in(state.data_key, step), _PROBE_STREAM)
         ctx = ProbeContext(model, model_cfg, state.params, state.opt_state, loss, optax.tree.norm(grads),
-                           state.probe_x, opt_cfg)
+                           state.probe_x, opt_cfg, minibatch_grad, key,
+                           state.update_buffer if buffer_size else None)
         values = {p.name: jnp.asarray(p.fn(ctx), jnp.float32) for p in probes}
         return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
+
+    def member_record(state: MemberState, step):
+        """Probe values, then (with an update buffer) empty it and pick the slow units afresh."""
+        values = member_probes(state, step)
+        if buffer_size:
+            state = state._replace(
+                slow_units=slowest_units(model, model_cfg, state.params, state.probe_x, n_slow),
+                update_buffer=jnp.full_like(state.update_buffer, jnp.nan),
+                buffer_fill=jnp.zeros_like(state.buffer_fill))
+        return values, state
 
     block = train_cfg.block
     mesh = member_mesh(one_device=any(p.one_device for p in probes))
     pop_update_at = population_map(jax.vmap(member_update), block, mesh)
-    pop_probes = population_map(jax.vmap(member_probes), block, mesh)
+    pop_record_at = population_map(jax.vmap(member_record), block, mesh)
+    pop_init = population_map(jax.vmap(member_init), block, mesh)
+
+    def per_member(step, like):
+        # the step arrives per member (all equal) so that it can be blocked like the rest
+        return jnp.broadcast_to(step, like.shape)
 
     def pop_update(state, hp, step):
-        return pop_update_at(state, hp, jnp.broadcast_to(step, hp["lr"].shape))
+        return pop_update_at(state, hp, per_member(step, hp["lr"]))
 
-    def record(traj, state, step):
-        slot = slot_of_step[step]
-        values = pop_probes(state)
-        return {k: traj[k].at[:, slot].set(values[k]) for k in traj}
+    def record(traj, state, slot, step):
+        values, state = pop_record_at(state, per_member(step, state.diverged))
+        return {k: traj[k].at[:, slot].set(values[k]) for k in traj}, state
+
+    def first_record(state, offset):
+        P = state.diverged.shape[0]
+        shapes = jax.eval_shape(lambda s: pop_record_at(s, per_member(offset, s.diverged))[0], state)
+        traj = {k: jnp.full((P, len(steps_rec)) + v.shape[1:], jnp.nan, jnp.float32) for k, v in shapes.items()}
+        traj, state = record(traj, state, 0, offset)
+        return state, traj
 
     @jax.jit
     def init(seeds, hp):
-        state = population_map(jax.vmap(member_init), block, mesh)(seeds, hp)
-        P = seeds.shape[0]
-        shapes = jax.eval_shape(pop_probes, state)
-        traj = {k: jnp.full((P, len(steps_rec)) + v.shape[1:], jnp.nan, jnp.float32) for k, v in shapes.items()}
-        return state, record(traj, state, 0)
+        return first_record(pop_init(seeds, hp), jnp.int32(0))
 
     @jax.jit
-    def run_segment(state, traj, hp, steps):
+    def resume(seeds, hp, params, opt_state, diverged, diverged_step, offset):
+        """A fresh state whose parameters, optimiser state and flags come from an earlier phase.
+
+        The optimiser keeps its moments and noise key; its hyper-parameters are this
+        phase's ``hp``.
+        """
+        fresh = pop_init(seeds, hp)
+        opt_state = opt_state._replace(hyperparams=fresh.opt_state.hyperparams)
+        state = fresh._replace(params=params, opt_state=opt_state, diverged=diverged, diverged_step=diverged_step)
+        return first_record(state, offset)
+
+    @jax.jit
+    def run_segment(state, traj, hp, steps, offset):
+        """Train on ``steps`` (counted within this phase); data and noise follow ``offset + step``."""
         def body(carry, step):
             state, traj = carry
-            state = pop_update(state, hp, step)
-            traj = jax.lax.cond(slot_of_step[step] >= 0, lambda t: record(t, state, step), lambda t: t, traj)
-            return (state, traj), None
+            state = pop_update(state, hp, offset + step)
+            slot = slot_of_step[step]
+            return jax.lax.cond(slot >= 0, lambda c: record(c[1], c[0], slot, offset + step)[::-1],
+                                lambda c: c, (state, traj)), None
 
         (state, traj), _ = jax.lax.scan(body, (state, traj), steps)
         return state, traj
@@ -295,7 +405,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
 
         return population_map(jax.vmap(member_eval), block, mesh)(state, seeds)
 
-    return Engine(init, run_segment, finish, steps_rec, block * mesh.size)
+    return Engine(init, resume, run_segment, finish, steps_rec, block * mesh.size)
 
 
 def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array]:
@@ -310,6 +420,30 @@ def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array
     return out
 
 
+def _pad(a, padded: int):
+    """Extend the member axis of ``a`` to ``padded`` by repeating member 0 (padding is dropped later)."""
+    a = jnp.asarray(a)
+    return jnp.concatenate([a, jnp.repeat(a[:1], padded - a.shape[0], axis=0)])
+
+
+def _check_warm_start(previous: PopulationResult, seeds: np.ndarray, fresh_shapes: MemberState) -> None:
+    """One-line errors for a previous phase that this phase cannot continue."""
+    if previous.opt_state is None or previous.seeds is None:
+        raise ValueError("warm_start: the result carries no optimiser state (it is not from train_population)")
+    if not np.array_equal(np.asarray(previous.seeds), seeds):
+        raise ValueError(f"warm_start: seeds {seeds.tolist()} differ from the first phase's "
+                         f"{np.asarray(previous.seeds).tolist()}")
+
+    def layout(tree):
+        return jax.tree.structure(tree), [np.shape(a)[1:] for a in jax.tree.leaves(tree)]
+
+    if layout(previous.params) != layout(fresh_shapes.params):
+        raise ValueError("warm_start: the model differs from the first phase's (parameter shapes do not match)")
+    if jax.tree.structure(previous.opt_state) != jax.tree.structure(fresh_shapes.opt_state):
+        raise ValueError("warm_start: the optimiser chain differs from the first phase's (name, noise_mode and "
+                         "use_winsor must stay; switch levels through the per-member hyper-parameters)")
+
+
 def train_population(
     model_cfg: ModelConfig,
     task_cfg: TaskConfig,
@@ -318,10 +452,20 @@ def train_population(
     seeds,
     hp: dict[str, Any] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    warm_start: PopulationResult | None = None,
 ) -> PopulationResult:
     """Train P = len(seeds) members; ``hp`` maps hyper-parameter names to scalars or (P,) arrays.
 
     ``on_progress(steps_done)`` is called between compiled segments.
+
+    ``warm_start``, a result of an earlier call with the same seeds and model,
+    continues those members for ``train_cfg.steps`` more steps instead of
+    initialising them: parameters, optimiser moments, noise keys and
+    divergence flags carry over, while the optimiser hyper-parameters (lr,
+    clip, winsor, noise_alpha, noise_scale), the batch size, the probes and the
+    recording schedule are this call's. Model hyper-parameters (init_scale,
+    io_scale, gate) act only at initialisation and are ignored. Recorded steps
+    continue the first phase's count.
     """
     seeds = np.asarray(seeds, np.uint32)
     P = seeds.shape[0]
@@ -329,25 +473,40 @@ def train_population(
     engine = build_engine(model_cfg, task_cfg, opt_cfg, train_cfg)
     padded = -(-P // engine.pad_to) * engine.pad_to
     # padding members repeat member 0; their results are dropped
-    seeds = jnp.asarray(np.concatenate([seeds, np.repeat(seeds[:1], padded - P)]))
-    hp = {k: jnp.concatenate([v, jnp.repeat(v[:1], padded - P)]) for k, v in hp.items()}
-    state, traj = engine.init(seeds, hp)
+    seeds_padded = _pad(seeds, padded)
+    hp = {k: _pad(v, padded) for k, v in hp.items()}
+    offset = 0
+    if warm_start is None:
+        state, traj = engine.init(seeds_padded, hp)
+    else:
+        _check_warm_start(warm_start, seeds, jax.eval_shape(engine.init, seeds_padded, hp)[0])
+        offset = int(warm_start.end_step)
+        carried = [jax.tree.map(lambda a: _pad(a, padded), t)
+                   for t in (warm_start.params, warm_start.opt_state, warm_start.diverged, warm_start.diverged_step)]
+        state, traj = engine.resume(seeds_padded, hp, *carried, jnp.int32(offset))
     seg = max(1, min(train_cfg.segment, train_cfg.steps))
     # segments of equal length share one compilation; a shorter last one gets its own
     for start in range(0, train_cfg.steps, seg):
         end = min(start + seg, train_cfg.steps)
-        state, traj = engine.run_segment(state, traj, hp, jnp.arange(start + 1, end + 1, dtype=jnp.int32))
+        steps = jnp.arange(start + 1, end + 1, dtype=jnp.int32)
+        state, traj = engine.run_segment(state, traj, hp, steps, jnp.int32(offset))
         if on_progress is not None:
             jax.block_until_ready(traj)
             on_progress(end)
-    final_loss = engine.finish(state, seeds)
+    final_loss = engine.finish(state, seeds_padded)
     state, traj, final_loss = jax.device_get((state, traj, final_loss))
-    keep = slice(0, P)
+
+    def keep(a):
+        return np.asarray(a)[:P]
+
     return PopulationResult(
-        params=jax.tree.map(lambda a: np.asarray(a)[keep], state.params),
-        final_loss=np.asarray(final_loss)[keep],
-        diverged=np.asarray(state.diverged)[keep],
-        diverged_step=np.asarray(state.diverged_step)[keep],
-        record_steps=engine.record_steps,
-        trajectories={k: np.asarray(v)[keep] for k, v in traj.items()},
+        params=jax.tree.map(keep, state.params),
+        final_loss=keep(final_loss),
+        diverged=keep(state.diverged),
+        diverged_step=keep(state.diverged_step),
+        record_steps=engine.record_steps + offset,
+        trajectories={k: keep(v) for k, v in traj.items()},
+        opt_state=jax.tree.map(keep, state.opt_state),
+        seeds=seeds,
+        end_step=offset + train_cfg.steps,
     )
