@@ -67,3 +67,18 @@ def test_warm_start_errors_are_one_line():
         cfg = TrainConfig(steps=5, batch=8, record_every=5, record_log_points=None, probe_batch=8, block=4)
         train_population(ModelConfig(arch="elman", hidden=7, input_dim=1, output_dim=1), TASK, ADAM_NOISY, cfg,
                          SEEDS, HP, warm_start=first)
+
+
+def test_selected_copies_continue_like_their_original():
+    from rnnscope.train import select_members
+
+    first = phase(10)
+    copies = select_members(first, [1, 1, 3, 1])
+    hp = {k: v[[1, 1, 3, 1]].copy() for k, v in HP.items()}
+    hp["clip"] = np.array([np.inf, 1e-3, np.inf, np.inf], np.float32)
+    branched = phase(10, warm=copies, hp=hp, seeds=SEEDS[[1, 1, 3, 1]])
+    straight = phase(10, warm=first)
+    for a, b in zip(leaves(branched), leaves(straight)):
+        np.testing.assert_array_equal(a[[0, 3]], b[[1, 1]])  # unchanged levels: the original's continuation
+        np.testing.assert_array_equal(a[2], b[3])
+        assert not np.array_equal(a[1], b[1]) or a[1].size == 0  # the clipped copy went its own way

@@ -186,6 +186,7 @@ def claims_table(claims) -> Table:
 def reproduce(
     name: str = typer.Argument(None, help="reproduction name; see --list"),
     quick: bool = typer.Option(False, "--quick", help="smaller configuration that checks every claim in minutes"),
+    profile: str = typer.Option(None, "--profile", help="sizes to run at: quick, default, or (where offered) paper"),
     list_all: bool = typer.Option(False, "--list", help="list the reproductions and exit"),
     out: Path = typer.Option(Path("runs"), "--out", help="figures and claims.json go to OUT/NAME"),
 ):
@@ -200,20 +201,25 @@ def reproduce(
 
     if list_all or name is None:
         table = Table()
-        for col in ("name", "paper", "what it shows"):
+        for col in ("name", "paper", "what it shows", "profiles"):
             table.add_column(col, overflow="fold")
         for r in REPRODUCTIONS.values():
-            table.add_row(r.name, r.paper, r.summary)
+            table.add_row(r.name, r.paper, r.summary, ", ".join(r.profiles))
         console.print(table)
         return
     if name not in REPRODUCTIONS:
         fail(f"reproduce: {name!r} is not a reproduction; allowed {', '.join(REPRODUCTIONS)}")
     repro = REPRODUCTIONS[name]
+    if quick and profile not in (None, "quick"):
+        fail(f"reproduce: --quick and --profile {profile} contradict each other")
+    profile = "quick" if quick else profile or "default"
+    if profile not in repro.profiles:
+        fail(f"reproduce: {name} has no profile {profile!r}; allowed {', '.join(repro.profiles)}")
     target = out / name
     target.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with console.status(f"running {name}{' (quick)' if quick else ''} ..."):
-        outcome = repro.run(quick, target)
+    with console.status(f"running {name} ({profile}) ..."):
+        outcome = repro.run(profile, target)
     write_claims(outcome.claims, target / "claims.json")
     console.print(f"{name}: {repro.paper}")
     console.print(claims_table(outcome.claims))

@@ -42,7 +42,7 @@ from ..theory.integrator.reduced import (
     solve_symmetric,
     symmetric_initial,
 )
-from .base import Outcome, Reproduction
+from .base import Outcome, Reproduction, quick_or_default
 from .claims import Claim, at_least, at_most, close, equal
 
 
@@ -337,7 +337,7 @@ def run_oscillator(quick: bool, out: Path) -> Outcome:
 
 PAPER = "Bordelon, Cotler, Pehlevan & Zavatone-Veth 2025, learning to integrate"
 REPRODUCTIONS = [
-    Reproduction("integrate-rich", PAPER, "small init: one outlier at 1 - c*, tracked by the 2-D ODE", run_rich),
-    Reproduction("integrate-lazy", PAPER, "sigma sweep: outlier only below |1 - c*|; lazy W barely moves", run_lazy),
-    Reproduction("integrate-oscillator", PAPER, "plateau, then a conjugate pair at 1 - c* ± i omega*", run_oscillator),
+    Reproduction("integrate-rich", PAPER, "small init: one outlier at 1 - c*, tracked by the 2-D ODE", quick_or_default(run_rich)),
+    Reproduction("integrate-lazy", PAPER, "sigma sweep: outlier only below |1 - c*|; lazy W barely moves", quick_or_default(run_lazy)),
+    Reproduction("integrate-oscillator", PAPER, "plateau, then a conjugate pair at 1 - c* ± i omega*", quick_or_default(run_oscillator)),
 ]

@@ -89,3 +89,22 @@ def eigenvalue_clouds(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float]], path: Path, title: str = "",
+                 ylabel: str = "") -> Path:
+    """Bars of several named series side by side for each category (e.g. phase counts per architecture)."""
+    fig, ax = plt.subplots(figsize=(1.2 + 1.3 * len(categories), 3.4))
+    x = np.arange(len(categories))
+    width = 0.8 / max(len(series), 1)
+    for k, (name, values) in enumerate(series.items()):
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=name)
+    ax.set_xticks(x, categories)
+    ax.set(title=title, ylabel=ylabel)
+    if series:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

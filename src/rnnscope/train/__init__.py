@@ -1,7 +1,8 @@
 """Population training: one compiled program per chunk of members."""
 
-from .population import MemberState, PopulationResult, TaskConfig, TrainConfig, build_engine, train_population
+from .population import (MemberState, PopulationResult, TaskConfig, TrainConfig, build_engine, select_members,
+                         train_population)
 from .schedule import record_steps
 
 __all__ = ["MemberState", "PopulationResult", "TaskConfig", "TrainConfig", "build_engine", "record_steps",
-           "train_population"]
+           "select_members", "train_population"]

@@ -510,3 +510,26 @@ def train_population(
         seeds=seeds,
         end_step=offset + train_cfg.steps,
     )
+
+
+def select_members(result: PopulationResult, index) -> PopulationResult:
+    """The members ``index`` of ``result`` (repeats allowed), as a result a warm start can continue.
+
+    Repeating a member lets one trained network continue under several
+    forcing levels: each copy keeps its seed, so the copies see the same
+    data and differ only in the levels set for the next phase.
+    """
+    index = np.asarray(index, np.int64)
+
+    def take(a):
+        return np.asarray(a)[index]
+
+    return result._replace(
+        params=jax.tree.map(take, result.params),
+        final_loss=take(result.final_loss),
+        diverged=take(result.diverged),
+        diverged_step=take(result.diverged_step),
+        trajectories={k: take(v) for k, v in result.trajectories.items()},
+        opt_state=None if result.opt_state is None else jax.tree.map(take, result.opt_state),
+        seeds=None if result.seeds is None else take(result.seeds),
+    )

@@ -1,0 +1,34 @@
+"""Anti-collapse (Livi 2026): reproductions on the capacity ladder.
+
+- ``anticollapse-negative-control``: ConstGate collapses, with and without
+  alpha-stable forcing (``negative_control``);
+- ``anticollapse-ladder``: SharedGate collapsed, DiagGate anti-collapsed, GRU
+  and LSTM measured (``ladder``);
+- ``anticollapse-forcing``: after a warm start, tighter clipping, stronger
+  winsorisation and larger batches raise beta in DiagGate (``forcing``).
+
+Shared profiles, training and figures live in ``common``.
+"""
+
+from ..base import PAPER, QUICK, DEFAULT, Reproduction
+from .common import PAPER_NAME, PROFILES
+from .forcing import run_forcing
+from .ladder import run_ladder
+from .negative_control import run_negative_control
+
+PROFILE_NAMES = (QUICK, DEFAULT, PAPER)
+assert set(PROFILE_NAMES) == set(PROFILES)
+
+REPRODUCTIONS = [
+    Reproduction("anticollapse-negative-control", PAPER_NAME,
+                 "ConstGate collapses in every seed, with and without alpha-stable forcing; tau = -1/log(1 - s)",
+                 run_negative_control, PROFILE_NAMES),
+    Reproduction("anticollapse-ladder", PAPER_NAME,
+                 "SharedGate trains but collapses; DiagGate leaves collapse with a power-law window; GRU, LSTM measured",
+                 run_ladder, PROFILE_NAMES),
+    Reproduction("anticollapse-forcing", PAPER_NAME,
+                 "after a warm start, tighter clipping, winsorisation and larger batches raise beta (DiagGate)",
+                 run_forcing, PROFILE_NAMES),
+]
+
+__all__ = ["PROFILES", "REPRODUCTIONS"]

@@ -1,0 +1,84 @@
+"""``anticollapse-ladder`` (Livi 2026, checklist E2 of digest section 8.3, and P2's claim 5 of 8.1).
+
+SharedGate, DiagGate, GRU and LSTM train on the heavy-tailed-lag task without
+injected noise. The authors describe SharedGate (one learned gate shared by
+all neurons) as the trainable but collapsed reference and DiagGate (one gate
+per neuron) as anti-collapsed, with a power-law window in its envelope;
+which rung first crosses, and the GRU's and LSTM's verdicts, are not
+readable in the sources (digest section 9, gap 2), so for those two the
+table reports the measured labels against the one claim the sources make
+for every richer-gated model: a broader tau spectrum than the shared gate's
+(P2's checklist, claim 5).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...analysis import phase, spectrum
+from ...report.figures import Line, Panel, grouped_bars, line_panels
+from ..base import Outcome
+from ..claims import Claim, at_least, equal
+from .common import PROFILES, RungRun, envelope_panel, final_phases, spectrum_over_training, tau_ccdf_panel, train_rung
+
+RUNGS = ("sharedgate", "diaggate", "gru", "lstm")
+#: The loss must fall by this share of its starting value for a rung to count as trained (our choice).
+TRAINED_DROP = 0.10
+SHOWN_LABELS = (phase.COLLAPSED, phase.ANTI_COLLAPSED_BETA_UNRESOLVED, phase.CONCENTRATED, phase.BROAD,
+                phase.BOUNDARY)
+
+
+def loss_drop(run: RungRun) -> float:
+    """Median over seeds of 1 - loss(end) / loss(start), on the recorded training loss."""
+    loss = run.result.trajectories["loss"]
+    return float(np.nanmedian(1.0 - loss[:, -1] / loss[:, 0]))
+
+
+def spread(run: RungRun) -> float:
+    """Median over seeds of the final log-rate range Delta zeta = zeta_q90 - zeta_q10 (zeta = -log tau)."""
+    ranges = [spectrum.log_rate_range(t) for t in run.tau[:, -1]]
+    return float(np.nanmedian([r.delta_zeta if r.resolved else np.nan for r in ranges]))
+
+
+def run_ladder(profile_name: str, out: Path) -> Outcome:
+    profile = PROFILES[profile_name]
+    runs = {arch: train_rung(arch, profile) for arch in RUNGS}
+    phases = {arch: final_phases(run) for arch, run in runs.items()}
+    votes = {arch: phase.seed_majority([p.label for p in ps]) for arch, ps in phases.items()}
+    claims = []
+    for arch, run in runs.items():
+        claims.append(at_least(f"{arch}: trains (median relative loss drop)", loss_drop(run), TRAINED_DROP))
+    claims.append(equal("sharedgate: seed majority", votes["sharedgate"].label, phase.COLLAPSED))
+    diag_anti = votes["diaggate"].label in phase.ANTI_COLLAPSED_LABELS
+    claims.append(Claim("diaggate: seed majority", "anti-collapsed (any spread)", votes["diaggate"].label, diag_anti))
+    windows = sum(p.window.resolved and p.window.passed for p in phases["diaggate"])
+    claims.append(at_least("diaggate: seeds whose envelope has a power-law window", windows,
+                           len(phases["diaggate"]) // 2 + 1))
+    shared_spread = spread(runs["sharedgate"])
+    for arch in ("diaggate", "gru", "lstm"):
+        claims.append(Claim(f"{arch}: log-rate range of the final spectrum, vs sharedgate's {shared_spread:.3g}",
+                            "broader", f"{spread(runs[arch]):.3g} ({votes[arch].label})",
+                            bool(spread(runs[arch]) > shared_spread)))
+    return Outcome(claims, ladder_figures(runs, phases, out))
+
+
+def ladder_figures(runs: dict[str, RungRun], phases: dict, out: Path) -> list[Path]:
+    """Envelopes with fits (seed 0), tau CCDFs, beta and beta_env over training, phase counts."""
+    envelopes = [envelope_panel(arch, ps[0].fits) for arch, ps in phases.items() if ps[0].fits.resolved]
+    ccdf = tau_ccdf_panel("final τ spectra (all seeds)", {arch: run.tau[:, -1].ravel() for arch, run in runs.items()})
+    beta_lines, env_lines = [], []
+    for arch, run in runs.items():
+        curves = [spectrum_over_training(t) for t in run.tau]
+        steps = np.maximum(run.steps, 1)
+        beta_lines.append(Line(steps, np.nanmedian([c[0] for c in curves], axis=0), arch, "o-"))
+        env_lines.append(Line(steps, np.nanmedian([c[1] for c in curves], axis=0), arch, "o-"))
+    over = [Panel("β (τ tail fit), median over seeds", "step", "β", beta_lines, logx=True),
+            Panel("β_env (mixture envelope), median over seeds", "step", "β_env", env_lines, logx=True)]
+    counts = {label: [sum(p.label == label for p in ps) for ps in phases.values()] for label in SHOWN_LABELS}
+    figures = [line_panels(envelopes, out / "envelopes.png")] if envelopes else []
+    return figures + [
+        line_panels([ccdf] + over, out / "spectra.png"),
+        grouped_bars(list(phases), counts, out / "phase_counts.png", "final phase per seed", "seeds"),
+    ]
