@@ -5,13 +5,16 @@
 - ``anticollapse-ladder``: SharedGate collapsed, DiagGate anti-collapsed, GRU
   and LSTM measured (``ladder``);
 - ``anticollapse-forcing``: after a warm start, tighter clipping, stronger
-  winsorisation and larger batches raise beta in DiagGate (``forcing``).
+  winsorisation and larger batches raise beta in DiagGate (``forcing``);
+- ``anticollapse-diagnostics``: mixture vs transport envelope, the width
+  limit of the spectrum, the drift closure (``diagnostics``).
 
 Shared profiles, training and figures live in ``common``.
 """
 
 from ..base import PAPER, QUICK, DEFAULT, Reproduction
 from .common import PAPER_NAME, PROFILES
+from .diagnostics import run_diagnostics
 from .forcing import run_forcing
 from .ladder import run_ladder
 from .negative_control import run_negative_control
@@ -29,6 +32,9 @@ REPRODUCTIONS = [
     Reproduction("anticollapse-forcing", PAPER_NAME,
                  "after a warm start, tighter clipping, winsorisation and larger batches raise beta (DiagGate)",
                  run_forcing, PROFILE_NAMES),
+    Reproduction("anticollapse-diagnostics", PAPER_NAME,
+                 "D1 mixture envelope = transport envelope; D2 spectra converge as H grows; D3 drift closure",
+                 run_diagnostics, PROFILE_NAMES),
 ]
 
 __all__ = ["PROFILES", "REPRODUCTIONS"]

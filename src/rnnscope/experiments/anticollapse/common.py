@@ -14,6 +14,7 @@ per-neuron time scales during training.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -143,6 +144,13 @@ def spectrum_over_training(tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     beta = np.array([t.beta if t.resolved else np.nan for t in tails])
     beta_env = np.array([m.beta_env if m.resolved else np.nan for m in mixes])
     return beta, beta_env
+
+
+def nan_median(values, axis=None):
+    """Median over the finite entries; NaN (without a warning) where there are none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(np.asarray(values, float), axis=axis)
 
 
 # ---------------------------------------------------------------------------

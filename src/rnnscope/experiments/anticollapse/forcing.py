@@ -33,7 +33,7 @@ from ...report.figures import Line, Panel, line_panels
 from ...train import select_members
 from ..base import Outcome
 from ..claims import Claim, at_least
-from .common import PROFILES, RungRun, final_phases, member_hp, train_rung
+from .common import PROFILES, RungRun, final_phases, member_hp, nan_median, train_rung
 
 ARCH = "diaggate"
 #: The optimiser of both phases: the winsorisation step is in the chain from the start
@@ -120,7 +120,7 @@ def ladder_claims(ladder: Ladder, results: list[LevelResult]) -> list[Claim]:
               bool(all(b <= a for a, b in zip(anti, anti[1:])) and anti[-1] < anti[0])),
     ]
     if ladder.control == "winsor":
-        first, last = np.nanmedian(results[0].alpha), np.nanmedian(results[-1].alpha)
+        first, last = nan_median(results[0].alpha), nan_median(results[-1].alpha)
         claims.append(Claim(f"{ladder.name}: gradient-noise alpha (median over seeds), off -> strongest",
                             "rises", f"{first:.3g} -> {last:.3g}", bool(last > first)))
     return claims
@@ -139,9 +139,9 @@ def run_forcing(profile_name: str, out: Path) -> Outcome:
         results = run_ladder(ladder, warm, profile, steps)
         claims += ladder_claims(ladder, results)
         x = np.array([r.level for r in results], float)
-        lines = [Line(x, np.array([np.nanmedian(r.beta) for r in results]), "β (tail fit), median", "o-"),
-                 Line(x, np.array([np.nanmedian(r.beta_env) for r in results]), "β_env, median", "s--"),
-                 Line(x, np.array([np.nanmedian(r.alpha) for r in results]), "α (gradient noise), median", "^:")]
+        lines = [Line(x, np.array([nan_median(r.beta) for r in results]), "β (tail fit), median", "o-"),
+                 Line(x, np.array([nan_median(r.beta_env) for r in results]), "β_env, median", "s--"),
+                 Line(x, np.array([nan_median(r.alpha) for r in results]), "α (gradient noise), median", "^:")]
         panels.append(Panel(ladder.name, ladder.control, "value at the end", lines,
                             logx=ladder.control in ("clip", "batch")))
     return Outcome(claims, [line_panels(panels, out / "forcing_ladders.png")])

@@ -21,7 +21,8 @@ from ...analysis import phase, spectrum
 from ...report.figures import Line, Panel, grouped_bars, line_panels
 from ..base import Outcome
 from ..claims import Claim, at_least, equal
-from .common import PROFILES, RungRun, envelope_panel, final_phases, spectrum_over_training, tau_ccdf_panel, train_rung
+from .common import (PROFILES, RungRun, envelope_panel, final_phases, nan_median, spectrum_over_training,
+                     tau_ccdf_panel, train_rung)
 
 RUNGS = ("sharedgate", "diaggate", "gru", "lstm")
 #: The loss must fall by this share of its starting value for a rung to count as trained (our choice).
@@ -33,13 +34,13 @@ SHOWN_LABELS = (phase.COLLAPSED, phase.ANTI_COLLAPSED_BETA_UNRESOLVED, phase.CON
 def loss_drop(run: RungRun) -> float:
     """Median over seeds of 1 - loss(end) / loss(start), on the recorded training loss."""
     loss = run.result.trajectories["loss"]
-    return float(np.nanmedian(1.0 - loss[:, -1] / loss[:, 0]))
+    return float(nan_median(1.0 - loss[:, -1] / loss[:, 0]))
 
 
 def spread(run: RungRun) -> float:
     """Median over seeds of the final log-rate range Delta zeta = zeta_q90 - zeta_q10 (zeta = -log tau)."""
     ranges = [spectrum.log_rate_range(t) for t in run.tau[:, -1]]
-    return float(np.nanmedian([r.delta_zeta if r.resolved else np.nan for r in ranges]))
+    return float(nan_median([r.delta_zeta if r.resolved else np.nan for r in ranges]))
 
 
 def run_ladder(profile_name: str, out: Path) -> Outcome:
@@ -72,8 +73,8 @@ def ladder_figures(runs: dict[str, RungRun], phases: dict, out: Path) -> list[Pa
     for arch, run in runs.items():
         curves = [spectrum_over_training(t) for t in run.tau]
         steps = np.maximum(run.steps, 1)
-        beta_lines.append(Line(steps, np.nanmedian([c[0] for c in curves], axis=0), arch, "o-"))
-        env_lines.append(Line(steps, np.nanmedian([c[1] for c in curves], axis=0), arch, "o-"))
+        beta_lines.append(Line(steps, nan_median([c[0] for c in curves], axis=0), arch, "o-"))
+        env_lines.append(Line(steps, nan_median([c[1] for c in curves], axis=0), arch, "o-"))
     over = [Panel("β (τ tail fit), median over seeds", "step", "β", beta_lines, logx=True),
             Panel("β_env (mixture envelope), median over seeds", "step", "β_env", env_lines, logx=True)]
     counts = {label: [sum(p.label == label for p in ps) for ps in phases.values()] for label in SHOWN_LABELS}
