@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -150,6 +151,8 @@ BAD = [
     ('[record]\nprobes = ["loss", "nope"]', "'nope' is not a probe"),
     ('[model]\narch = "gru"\ninit = "aligned"', "init 'aligned' needs arch 'linear'"),
     ('steps = [', "not valid TOML"),
+    ('[record]\nprobes = ["slow_row_updates"]', "needs record.update_buffer > 0"),
+    ('[record]\nupdate_buffer = -1', "record.update_buffer = -1"),
 ]
 
 
@@ -182,3 +185,10 @@ def test_cli_bad_spec_exits_2_without_traceback(tmp_path):
 
 def test_parse_spec_expands_seeds():
     assert parse_spec({"name": "x", "seeds": 3}).seeds == [0, 1, 2]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "examples").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_example_spec_plans(path):
+    chunks, total = plan(load_spec(path))
+    assert total > 0 and chunks

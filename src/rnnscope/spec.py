@@ -73,6 +73,8 @@ class RecordSpec(_Strict):
     every: int | None = Field(None, gt=0)
     log_points: int | None = Field(20, ge=2)
     probes: tuple[str, ...] = ("loss", "grad_norm", "spectral_radius")
+    update_buffer: int = Field(0, ge=0, le=1_000_000, description="slow-row updates kept between records "
+                               "for the slow_row_updates probe (Livi 2026 keeps 20000); 0 = off")
 
     @field_validator("probes")
     @classmethod
@@ -83,6 +85,12 @@ class RecordSpec(_Strict):
             if name not in PROBES:
                 raise ValueError(f"{name!r} is not a probe; allowed {sorted(PROBES)}")
         return v
+
+    @model_validator(mode="after")
+    def _buffer_is_recorded(self):
+        if "slow_row_updates" in self.probes and self.update_buffer == 0:
+            raise ValueError("probe 'slow_row_updates' needs record.update_buffer > 0 (e.g. 20000)")
+        return self
 
 
 class Spec(_Strict):

@@ -73,7 +73,8 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
                               noise_mode=o["noise_mode"], use_winsor=any(w < 100 for w in winsor_levels))
     r = spec.record
     train_cfg = TrainConfig(steps=spec.steps, batch=spec.batch, record_every=r.every, record_log_points=r.log_points,
-                            probes=tuple(r.probes), segment=spec.segment, block=spec.block)
+                            probes=tuple(r.probes), segment=spec.segment, block=spec.block,
+                            update_buffer=r.update_buffer)
     return model_cfg, task_cfg, opt_cfg, train_cfg
 
 
