@@ -347,7 +347,7 @@ ADAM = OptimizerConfig(name="adam")
 STEPS = 80
 TRAIN = TrainConfig(steps=STEPS, batch=16, record_every=STEPS, record_log_points=None, probe_batch=8,
                     eval_batch=32, block=1, segment=STEPS,
-                    probes=("loss", "envelope", "envelope_lambda", "envelope_ratio", "timescales"))
+                    probes=("loss", "envelope", "envelope_gamma", "envelope_lambda", "envelope_ratio", "timescales"))
 
 
 def trained(arch):
@@ -418,7 +418,7 @@ def test_probes_inside_training_have_the_host_values(populations, arch):
     assert traj["envelope_lambda"].shape == (P, R, len(PROBE_LAGS))
     assert traj["envelope_ratio"].shape == (P, R, len(PROBE_LAGS))
     assert traj["timescales"].shape == (P, R, cfg.hidden)
-    for name in ("envelope", "envelope_lambda", "envelope_ratio"):
+    for name in ("envelope", "envelope_gamma", "envelope_lambda", "envelope_ratio"):
         assert np.all(np.isfinite(traj[name])) and np.all(traj[name] > 0)
     # the last record is taken with the final parameters: recompute it on the host.
     # The scan's factors round like the standalone ones up to XLA fusion (seen:
@@ -428,6 +428,7 @@ def test_probes_inside_training_have_the_host_values(populations, arch):
     np.testing.assert_allclose(traj["envelope"][1, -1], tr.envelope(f, PROBE_LAGS).f, rtol=1e-6)
     np.testing.assert_allclose(traj["envelope_ratio"][1, -1], tr.envelope(f, PROBE_LAGS).first_order_ratio,
                                rtol=1e-6)
+    np.testing.assert_allclose(traj["envelope_gamma"][1, -1], tr.envelope(f, PROBE_LAGS, "gamma").f, rtol=1e-6)
     ts = tr.neuron_timescales(f, FIT)
     got = traj["timescales"][1, -1]
     assert np.array_equal(np.isnan(got), ~ts.valid)

@@ -746,6 +746,7 @@ def transport_probes(hidden: int | None = None, opt_cfg: OptimizerConfig | None 
 
     - ``"envelope"`` (n_lags,): f(l) of ``variant`` (canonical ``"gamma0"``;
       ``"lambda_gamma0"`` uses the Rayleigh-projected Lambda);
+    - ``"envelope_gamma"`` (n_lags,): the first-order audit E|Gamma0 + Gamma1|;
     - ``"envelope_lambda"`` (n_lags,): the GELR envelope E|Lambda Gamma0| with
       Rayleigh-projected Lambda;
     - ``"envelope_ratio"`` (n_lags,): E|Gamma1| / E|Gamma0|;
@@ -797,6 +798,7 @@ def transport_probes(hidden: int | None = None, opt_cfg: OptimizerConfig | None 
 
     return {
         "envelope": Probe("envelope", envelope_of(variant), (n_lags,), one_device=True),
+        "envelope_gamma": Probe("envelope_gamma", envelope_of("gamma"), (n_lags,), one_device=True),
         "envelope_lambda": Probe("envelope_lambda", envelope_of("lambda_gamma0"), (n_lags,), one_device=True),
         "envelope_ratio": Probe("envelope_ratio", envelope_of("gamma0", "first_order_ratio"), (n_lags,), one_device=True),
         "timescales": Probe("timescales", timescale_field("tau"), per_neuron, one_device=True),
