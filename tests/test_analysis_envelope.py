@@ -332,6 +332,14 @@ def test_seed_majority():
     assert not ph.seed_majority([]).resolved
 
 
+def test_coarse_vote_groups_the_anti_collapsed_spreads():
+    labels = [ph.CONCENTRATED, ph.COLLAPSED, ph.ANTI_COLLAPSED_BETA_UNRESOLVED]
+    assert ph.seed_majority(labels).label == ph.MIXED
+    assert ph.seed_majority([ph.coarse_label(x) for x in labels]).label == ph.ANTI_COLLAPSED
+    assert ph.coarse_label(ph.COLLAPSED) == ph.COLLAPSED and ph.coarse_label(None) is None
+    assert ph.coarse_label(ph.UNRESOLVED) == ph.UNRESOLVED
+
+
 def test_threshold_crossing():
     A, N, U = ph.BROAD, ph.COLLAPSED, ph.CHECKPOINT_UNRESOLVED
     crossing = ph.threshold_crossing([N, U, A, N, A, A, A], steps=[0, 10, 20, 30, 40, 50, 60])

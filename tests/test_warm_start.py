@@ -82,3 +82,12 @@ def test_selected_copies_continue_like_their_original():
         np.testing.assert_array_equal(a[[0, 3]], b[[1, 1]])  # unchanged levels: the original's continuation
         np.testing.assert_array_equal(a[2], b[3])
         assert not np.array_equal(a[1], b[1]) or a[1].size == 0  # the clipped copy went its own way
+
+
+def test_optimizer_config_sets_the_levels_hp_leaves_out():
+    opt = OptimizerConfig(name="adam", learning_rate=3e-4, clip_norm=0.5)
+    cfg = TrainConfig(steps=2, batch=4, record_every=2, record_log_points=None, probe_batch=4, eval_batch=4, block=4)
+    res = train_population(MODEL, TASK, opt, cfg, SEEDS, {"clip": np.full(4, 2.0, np.float32)})
+    hyper = res.opt_state.hyperparams
+    np.testing.assert_allclose(hyper["learning_rate"], 3e-4)  # from the config
+    np.testing.assert_allclose(hyper["clip_norm"], 2.0)  # hp wins over the config

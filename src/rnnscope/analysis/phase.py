@@ -29,6 +29,7 @@ MIXED = "mixed"
 UNRESOLVED = "unresolved"
 
 ANTI_COLLAPSED_LABELS = frozenset({ANTI_COLLAPSED_BETA_UNRESOLVED, CONCENTRATED, BROAD, BOUNDARY})
+ANTI_COLLAPSED = "anti-collapsed"  # the coarse label of every member of ANTI_COLLAPSED_LABELS
 
 TAIL_R2_MIN = 0.90  # Livi (digest section 3.5 step 3)
 BETA_CRITICAL = 1.0  # Livi (digest section 3.5 step 3 and 4.3): broad below, concentrated above
@@ -123,6 +124,17 @@ def checkpoint_label(tail_r2: float, beta_lo: float, beta_hi: float) -> str:
 def classify_checkpoint(tail: TailFit, interval: BetaInterval) -> str:
     """``checkpoint_label`` from the estimator results (Livi, digest papers/livi.md, section 3.5)."""
     return checkpoint_label(tail.r2, interval.lo, interval.hi)
+
+
+def coarse_label(label: str | None) -> str | None:
+    """The phase alone: COLLAPSED or ANTI_COLLAPSED for any of the anti-collapsed spreads; others unchanged.
+
+    Our addition. The digest's vote runs on the fine labels, so three seeds
+    labelled concentrated / collapsed / beta-unresolved come out "mixed"
+    although two of them left collapse; ``seed_majority`` over coarse labels
+    answers the question "which phase" on its own.
+    """
+    return ANTI_COLLAPSED if label in ANTI_COLLAPSED_LABELS else label
 
 
 def seed_majority(labels: Sequence[str | None]) -> SeedVote:

@@ -70,18 +70,14 @@ def _one_device_per_core() -> None:
 _one_device_per_core()
 
 
-#: Per-member hyper-parameters (arrays of shape (P,)) and their defaults.
-MEMBER_HP_DEFAULTS: dict[str, float] = {
+#: Per-member hyper-parameters (arrays of shape (P,)). The model's have these defaults;
+#: the optimiser's default to the run's ``OptimizerConfig`` (``optimizer_defaults``).
+MODEL_HP_DEFAULTS: dict[str, float] = {
     "init_scale": 1.0,
     "io_scale": 0.0,  # read-in/read-out scale; 0 = the model's own default
     "gate": 0.05,
-    "lr": 1e-2,
-    "clip": float("inf"),  # global-norm clip level; +inf = off
-    "winsor": 100.0,
-    "noise_alpha": 2.0,
-    "noise_scale": 0.0,
 }
-MODEL_HP = ("init_scale", "io_scale", "gate")
+MODEL_HP = tuple(MODEL_HP_DEFAULTS)
 OPTIM_HP = ("lr", "clip", "winsor", "noise_alpha", "noise_scale")
 
 
@@ -408,13 +404,20 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     return Engine(init, resume, run_segment, finish, steps_rec, block * mesh.size)
 
 
-def member_hp_arrays(hp: dict[str, Any], population: int) -> dict[str, jax.Array]:
+def optimizer_defaults(opt_cfg: OptimizerConfig) -> dict[str, float]:
+    """The per-member optimiser hyper-parameters an ``OptimizerConfig`` sets when ``hp`` leaves them out."""
+    return {"lr": opt_cfg.learning_rate, "clip": opt_cfg.clip_norm, "winsor": opt_cfg.winsor_percentile,
+            "noise_alpha": opt_cfg.noise_alpha, "noise_scale": opt_cfg.noise_scale}
+
+
+def member_hp_arrays(hp: dict[str, Any], population: int, opt_cfg: OptimizerConfig) -> dict[str, jax.Array]:
     """Complete per-member hyper-parameters as float32 arrays of shape (P,)."""
-    unknown = set(hp) - set(MEMBER_HP_DEFAULTS)
+    defaults = {**MODEL_HP_DEFAULTS, **optimizer_defaults(opt_cfg)}
+    unknown = set(hp) - set(defaults)
     if unknown:
-        raise ValueError(f"unknown per-member hyper-parameters {sorted(unknown)}; allowed {sorted(MEMBER_HP_DEFAULTS)}")
+        raise ValueError(f"unknown per-member hyper-parameters {sorted(unknown)}; allowed {sorted(defaults)}")
     out = {}
-    for name, default in MEMBER_HP_DEFAULTS.items():
+    for name, default in defaults.items():
         value = np.broadcast_to(np.asarray(hp.get(name, default), np.float32), (population,))
         out[name] = jnp.asarray(value)
     return out
@@ -456,6 +459,10 @@ def train_population(
 ) -> PopulationResult:
     """Train P = len(seeds) members; ``hp`` maps hyper-parameter names to scalars or (P,) arrays.
 
+    Names: the model's ``init_scale``, ``io_scale`` and ``gate`` (defaults in
+    ``MODEL_HP_DEFAULTS``) and the optimiser's ``lr``, ``clip``, ``winsor``,
+    ``noise_alpha`` and ``noise_scale`` (defaults from ``opt_cfg``).
+
     ``on_progress(steps_done)`` is called between compiled segments.
 
     ``warm_start``, a result of an earlier call with the same seeds and model,
@@ -469,7 +476,7 @@ def train_population(
     """
     seeds = np.asarray(seeds, np.uint32)
     P = seeds.shape[0]
-    hp = member_hp_arrays(hp or {}, P)
+    hp = member_hp_arrays(hp or {}, P, opt_cfg)
     engine = build_engine(model_cfg, task_cfg, opt_cfg, train_cfg)
     padded = -(-P // engine.pad_to) * engine.pad_to
     # padding members repeat member 0; their results are dropped

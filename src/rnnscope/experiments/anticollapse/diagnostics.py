@@ -33,6 +33,7 @@ D1_SPEARMAN = 0.99  # digest: rho = 1.000 in every run; 0.99 leaves room for tie
 D1_PEARSON = 0.91  # digest: log-space r >= 0.91 (the GRU/LSTM minimum)
 D2_ARCH = "diaggate"
 D2_SGD_LR = 0.05  # our choice: the sources give no SGD learning rate for the width sweep
+MIN_TOP_WIDTH = 64  # our choice: three widths at least, so that "falls monotonically" compares two distances
 MIN_WIDTH = 16  # digest section 4.4: the sweep starts at H = 16 (and beta needs 16 valid neurons)
 D2_EXPONENT = -1.85  # digest section 4.4: variance of f ~ H^-1.8 (DiagGate) ... H^-1.9 (GRU)
 D3_ARCH = "gru"
@@ -40,8 +41,9 @@ D3_CHECKPOINTS = 60  # our choice: dense enough that the late 30% holds >= 18 tr
 
 
 def d2_widths(profile: Profile) -> tuple[int, ...]:
-    """Widths of the D2 sweep: doublings from 16 up to the profile's width (the digest's 16..512 for paper)."""
-    return tuple(profile.hidden // 2**k for k in range(5, -1, -1) if profile.hidden // 2**k >= MIN_WIDTH)
+    """Widths of the D2 sweep: doublings from 16 up to the profile's width, at least to 64 (the digest's 16..512)."""
+    top = max(profile.hidden, MIN_TOP_WIDTH)
+    return tuple(top // 2**k for k in range(5, -1, -1) if top // 2**k >= MIN_WIDTH)
 
 
 def mixture_vs_transport(run: RungRun) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

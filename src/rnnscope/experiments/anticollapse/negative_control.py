@@ -26,9 +26,6 @@ from ..claims import at_most, close, equal
 from .common import PROFILES, final_phases, envelope_panel, member_hp, train_rung
 
 GATE = 0.05
-#: A fixed gate has nothing to learn about time scales: 300 steps show the collapse as
-#: well as the ladder's longer runs (our choice for the quick profile).
-QUICK_STEPS = 300
 
 
 def zeroth_order_timescales(res, model_cfg, task_cfg, batch: int = 16) -> np.ndarray:
@@ -46,8 +43,6 @@ def zeroth_order_timescales(res, model_cfg, task_cfg, batch: int = 16) -> np.nda
 
 def run_negative_control(profile_name: str, out: Path) -> Outcome:
     profile = PROFILES[profile_name]._replace(gate=GATE)
-    if profile_name == "quick":
-        profile = profile._replace(steps=QUICK_STEPS)
     tau_closed_form = -1.0 / np.log1p(-GATE)
     seeds = profile.seeds
     runs = {
