@@ -478,3 +478,20 @@ def test_phase_never_raises(passed, numbers, labels, persistence):
     assert isinstance(ph.checkpoint_label(*numbers), str)
     _check(ph.seed_majority(labels))
     _check(ph.threshold_crossing(labels, persistence=persistence))
+
+
+def test_runs_test_reads_the_curvature_of_a_clean_envelope_as_structure():
+    # a noise-free mixture envelope of Pareto time scales (beta = 0.5 on [1, 3000]) bends
+    # slightly on [4, 384]; the source's rule rejects it on a dense lag grid, accepts it on
+    # 10 lags, and the audit (runs test on 10 log-even lags of the dense grid) agrees
+    rng = np.random.default_rng(0)
+    u = rng.uniform(size=4096)
+    tau = (1.0 - u * (1.0 - 3000.0**-0.5)) ** -2.0
+    dense, sparse = np.rint(np.linspace(4, 384, 128)), np.rint(np.linspace(4, 384, 10))
+    fits = env.fit_envelope(dense, sp.mixture_envelope(tau, dense))
+    strict = env.power_law_window(fits)
+    assert not strict.passed and "runs test" in strict.reason and strict.runs_p < 1e-10
+    assert env.power_law_window(env.fit_envelope(sparse, sp.mixture_envelope(tau, sparse))).passed
+    audit = env.power_law_window(fits, runs_lags=10)
+    assert audit.passed and audit.beta == strict.beta  # only the runs test changes
+    assert env.thinned(dense, 10).size <= 10 and env.thinned(dense, None).size == 128

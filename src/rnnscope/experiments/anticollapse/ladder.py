@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...analysis import envelope as env
 from ...analysis import phase, spectrum
 from ...report.figures import Line, Panel, grouped_bars, line_panels
 from ..base import Outcome
@@ -27,6 +28,7 @@ from .common import (PROFILES, RungRun, envelope_panel, final_phases, nan_median
 RUNGS = ("sharedgate", "diaggate", "gru", "lstm")
 #: The loss must fall by this share of its starting value for a rung to count as trained (our choice).
 TRAINED_DROP = 0.10
+AUDIT_RUNS_LAGS = 10  # lags of the runs-test audit (where a clean power-law mixture still passes)
 #: DiagGate's power-law window must reach this many times further than SharedGate's (our choice:
 #: a window that ends within the first few lags is no window; at least one lag is assumed).
 EXTENT_RATIO = 5.0
@@ -70,6 +72,14 @@ def run_ladder(profile_name: str, out: Path) -> Outcome:
     windows = sum(p.window.resolved and p.window.passed for p in phases["diaggate"])
     claims.append(at_least("diaggate: seeds whose envelope has a power-law window", windows,
                            len(phases["diaggate"]) // 2 + 1))
+    # the audit of the gate's runs test (analysis.envelope's module note): on a smooth envelope
+    # the test rejects the bend of any window longer than about a dozen lags
+    audit = {arch: sum(env.power_law_window(p.fits, runs_lags=AUDIT_RUNS_LAGS).passed for p in ps)
+             for arch, ps in phases.items()}
+    claims.append(at_least(f"audit, runs test on {AUDIT_RUNS_LAGS} log-even lags: diaggate seeds with a window",
+                           audit["diaggate"], len(phases["diaggate"]) // 2 + 1))
+    claims.append(equal(f"audit, runs test on {AUDIT_RUNS_LAGS} log-even lags: sharedgate seeds with a window",
+                        audit["sharedgate"], 0))
     extent = {arch: float(np.median([window_extent(p) for p in ps])) for arch, ps in phases.items()}
     claims.append(at_least(f"diaggate: power-law extent l* (median over seeds), in units of sharedgate's "
                            f"({extent['sharedgate']:.3g})", extent["diaggate"] / max(extent["sharedgate"], 1.0),
