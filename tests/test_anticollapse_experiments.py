@@ -35,6 +35,8 @@ def test_forcing_ladders_continue_the_warm_start(monkeypatch):
     warm = common.train_rung(forcing.ARCH, TINY, forcing.OPTIMIZER, probes=("loss", "envelope", "timescales"))
     results = forcing.run_ladder(forcing.LADDERS[0], warm, TINY, steps=6)
     assert [r.level for r in results] == list(forcing.LADDERS[0].levels)
+    batches = forcing.run_ladder(forcing.LADDERS[2]._replace(levels=(1, 2)), warm, TINY, steps=3)
+    assert [r.level for r in batches] == [TINY.batch, 2 * TINY.batch]
     assert all(r.beta.shape == (TINY.seeds,) and len(r.labels) == TINY.seeds for r in results)
-    # gradient projections are clipped at the level: the tightest ladder's alpha input is bounded
+    # beta_env, the forcing claims' measure, needs only 16 valid neurons: it exists at every level
     assert np.all(np.isfinite([a for r in results for a in r.beta_env]))

@@ -30,6 +30,7 @@ class Panel(NamedTuple):
     lines: Sequence[Line]
     logx: bool = False
     logy: bool = False
+    ylim: tuple[float, float] | None = None
 
 
 def line_panels(panels: Sequence[Panel], path: Path) -> Path:
@@ -43,6 +44,8 @@ def line_panels(panels: Sequence[Panel], path: Path) -> Path:
             ax.set_xscale("log")
         if panel.logy:
             ax.set_yscale("log")
+        if panel.ylim is not None:
+            ax.set_ylim(*panel.ylim)
         if any(line.label for line in panel.lines):
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)

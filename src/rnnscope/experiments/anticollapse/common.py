@@ -169,7 +169,10 @@ def envelope_panel(title: str, fits: env.EnvelopeFits) -> Panel:
     lines.append(Line(lags, np.exp(e.a + e.b * lags), f"exponential, τ_env = {e.tau_env:.3g}", "-"))
     lines.append(Line(lags, np.exp(p.c + p.d * np.log(lags)), f"power, β = {p.beta:.3g}", "--"))
     lines.append(Line(lags, np.exp(t.a + t.d * np.log(lags) + t.b * lags), f"tempered, β = {t.beta:.3g}", ":"))
-    return Panel(f"{title} (winner: {fits.winner})", "lag l", "f(l)", lines, logx=True, logy=True)
+    # the axes follow the data: an extrapolated fit that misses by orders of magnitude leaves the frame
+    lo, hi = np.exp(fits.log_f.min()), np.exp(fits.log_f.max())
+    return Panel(f"{title} (winner: {fits.winner})", "lag l", "f(l)", lines, logx=True, logy=True,
+                 ylim=(lo / 3, hi * 3))
 
 
 def tau_ccdf_panel(title: str, spectra: dict[str, np.ndarray]) -> Panel:

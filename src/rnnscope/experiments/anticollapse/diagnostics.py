@@ -37,7 +37,9 @@ MIN_TOP_WIDTH = 64  # our choice: three widths at least, so that "falls monotoni
 MIN_WIDTH = 16  # digest section 4.4: the sweep starts at H = 16 (and beta needs 16 valid neurons)
 D2_EXPONENT = -1.85  # digest section 4.4: variance of f ~ H^-1.8 (DiagGate) ... H^-1.9 (GRU)
 D3_ARCH = "gru"
-D3_CHECKPOINTS = 60  # our choice: dense enough that the late 30% holds >= 18 transitions
+#: our choice: the late 30% of 100 checkpoints holds 30 transitions, so the far-left 10% slice of
+#: 32 neurons x 3 seeds holds about 290 samples (the plateau needs 200)
+D3_CHECKPOINTS = 100
 
 
 def d2_widths(profile: Profile) -> tuple[int, ...]:
@@ -82,12 +84,19 @@ def run_diagnostics(profile_name: str, out: Path) -> Outcome:
     claims, panels = [], []
 
     # D1
-    for arch in D1_ARCHS:
-        rho, r, lags = mixture_vs_transport(train_rung(arch, profile))
+    d1_runs = {arch: train_rung(arch, profile) for arch in D1_ARCHS}
+    d1_lines = []
+    for arch, run in d1_runs.items():
+        rho, r, lags = mixture_vs_transport(run)
+        keep = np.isin(run.lags, lags)
+        d1_lines += [Line(lags, run.envelope[0, -1, keep], f"{arch}: transport", "o"),
+                     Line(lags, spectrum.mixture_envelope(run.tau[0, -1], lags), f"{arch}: mixture", "-")]
         claims.append(at_least(f"D1 {arch}: Spearman(f_mix, f_transport), min over seeds", float(np.min(rho)),
                                D1_SPEARMAN))
         claims.append(at_least(f"D1 {arch}: log-space Pearson(f_mix, f_transport), min over seeds", float(np.min(r)),
                                D1_PEARSON))
+
+    panels.append(Panel("D1: f(l), transport vs mixture (seed 0)", "lag l", "f(l)", d1_lines, logx=True, logy=True))
 
     # D2
     sgd = OptimizerConfig(name="sgd")
@@ -110,9 +119,11 @@ def run_diagnostics(profile_name: str, out: Path) -> Outcome:
                         logx=True, logy=True))
 
     # D3
+    # recording does not change training, so the dense run ends where D1's run of the same
+    # architecture and seeds ended: its phase labels are D1's, and only tau is recorded densely
     dense = profile._replace(record_every=max(1, profile.steps // D3_CHECKPOINTS))
-    run = train_rung(D3_ARCH, dense)
-    labels = [p.label for p in final_phases(run)]
+    run = train_rung(D3_ARCH, dense, probes=("loss", "timescales"))
+    labels = [p.label for p in final_phases(d1_runs[D3_ARCH])]
     vote = phase.seed_majority(labels)
     zeta = drift.zeta_from_tau(np.concatenate(list(run.tau), axis=1))  # seeds' neurons pooled as particles
     diag = drift.drift_diagnostics(zeta, run.steps.astype(float))
