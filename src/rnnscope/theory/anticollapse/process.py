@@ -33,7 +33,7 @@ Appl. Math. 233). For alpha < 1, X >= 0 and a = 0: exact. For alpha > 1, X
 can be negative and a > 0 is a shift below which every candidate is kept; the
 target's mass below -a is at most exp(min_{s > lam_t} [-(s - lam_t) a +
 dt c Gamma(-alpha)(s^alpha - lam_t^alpha)]) (Chernoff), and a is solved so
-that this bound is ``shift_tol`` per increment. The tilted compensated
+that this bound is ``shift_tol`` dt per increment. The tilted compensated
 variable has mean -D dt, D = c Gamma(2 - alpha) lam_t^(alpha-1) / (alpha - 1),
 which is added back. There is no small-jump truncation.
 
@@ -61,7 +61,7 @@ JUMP_LAWS = ("none", "exponential", "tempered_stable", "stable")
 BOUNDARIES = ("none", "reflecting", "absorbing")
 ARRAY_FIELDS = ("kappa", "k", "m", "sigma_g", "jump_rate", "jump_theta", "alpha", "jump_c", "lam_t",
                 "zeta_min", "zeta0", "dt", "seed")
-MIN_ACCEPTANCE = 0.1  # our choice: a tempered-stable rejection step accepting less than this means dt is too large
+REJECTION_FAIL = 1e-9  # our choice: the largest allowed chance that a tilted draw exhausts max_tries
 
 
 class ProcessConfig(NamedTuple):
@@ -81,11 +81,12 @@ class ProcessConfig(NamedTuple):
     over mirroring, which would throw a big jump back into the bulk; absorbing
     freezes a particle at zeta_min and flags it), n_steps, n_particles (M),
     n_populations, record_every (0: no snapshots; else a snapshot every that
-    many steps, which must divide n_steps), max_tries (cap on rejection rounds
-    per increment, our choice 64; the probability of reaching it is below
-    (1 - MIN_ACCEPTANCE)^64 ~ 1e-3 only if acceptance is at its floor, and
-    ~1e-60 at typical acceptance 0.9), shift_tol (per-increment error bound of
-    the alpha > 1 tilted sampler, our choice 1e-10).
+    many steps, which must divide n_steps), max_tries (cap on the rejection
+    rounds of a tilted-stable draw, our choice 256; a config whose acceptance
+    A gives (1 - A)^max_tries > 1e-9 is refused: lower dt), shift_tol (the
+    alpha > 1 tilted sampler's total-variation error is at most shift_tol dt
+    per increment, our choice 1e-6 per unit time; it moves the Lundberg root
+    by at most about 2 shift_tol / (-psi'(beta))).
     """
 
     kappa: object = 1.0
@@ -107,8 +108,8 @@ class ProcessConfig(NamedTuple):
     n_populations: int = 1
     record_every: int = 0
     seed: object = 0
-    max_tries: int = 64
-    shift_tol: float = 1e-10
+    max_tries: int = 256
+    shift_tol: float = 1e-6
 
 
 class ProcessResult(NamedTuple):
@@ -150,8 +151,8 @@ def population_params(cfg: ProcessConfig) -> dict[str, np.ndarray]:
     every = _as_int(cfg, "record_every", 0)
     if every and n_steps % every:
         raise _bad("record_every", every, f"must divide n_steps={n_steps}")
-    if not (isinstance(cfg.shift_tol, (int, float)) and 0.0 < cfg.shift_tol < 1e-3):
-        raise _bad("shift_tol", cfg.shift_tol, "must be a number in (0, 1e-3)")
+    if isinstance(cfg.shift_tol, bool) or not (isinstance(cfg.shift_tol, (int, float)) and 0.0 < cfg.shift_tol < 1e-2):
+        raise _bad("shift_tol", cfg.shift_tol, "must be a number in (0, 0.01)")
 
     rows = {}
     for name in ARRAY_FIELDS:
@@ -268,7 +269,7 @@ def _shift(c, alpha, lam, dt, tol):
 def _stable_constants(rows, cfg):
     """Per-population float64 constants of the stable-family sampler: scale, shift, compensator, acceptance."""
     n_pop = cfg.n_populations
-    out = {"scale": np.zeros(n_pop), "shift": np.zeros(n_pop), "comp": np.zeros(n_pop)}
+    out = {"scale": np.zeros(n_pop), "shift": np.zeros(n_pop), "comp": np.zeros(n_pop), "acceptance": np.ones(n_pop)}
     if cfg.jumps not in ("tempered_stable", "stable"):
         return out
     for p in range(n_pop):
@@ -280,12 +281,12 @@ def _stable_constants(rows, cfg):
             continue
         log_laplace = dt * c * gamma_fn(-alpha) * lam**alpha  # log E e^{-lam X}
         if alpha > 1.0:
-            out["shift"][p] = _shift(c, alpha, lam, dt, cfg.shift_tol)
+            out["shift"][p] = _shift(c, alpha, lam, dt, cfg.shift_tol * dt)
             out["comp"][p] = dt * c * gamma_fn(2.0 - alpha) * lam ** (alpha - 1.0) / (alpha - 1.0)
-        acceptance = math.exp(log_laplace - lam * out["shift"][p])
-        if acceptance < MIN_ACCEPTANCE:
-            raise _bad("dt", cfg.dt, f"too large for the tempered-stable sampler of population {p} "
-                                     f"(acceptance {acceptance:.3g} < {MIN_ACCEPTANCE}); lower dt")
+        acceptance = out["acceptance"][p] = min(1.0, math.exp(log_laplace - lam * out["shift"][p]))
+        if acceptance < 1 and cfg.max_tries * math.log1p(-acceptance) > math.log(REJECTION_FAIL):
+            raise _bad("dt", cfg.dt, f"too large for the tempered-stable sampler of population {p}: acceptance "
+                                     f"{acceptance:.3g} exhausts max_tries={cfg.max_tries} too often; lower dt")
     return out
 
 
@@ -328,21 +329,52 @@ def _exponential_jump(key, rate_dt, theta, n):
 
 
 def _stable_jump(key, alpha, scale, lam, shift, comp, n, max_tries):
-    """-(tilted stable increment + compensator): rejection on exp(-lam (x + shift)), at most max_tries rounds."""
+    """-(tilted stable increment + compensator): rejection on exp(-lam (x + shift)).
 
-    def body(state):
-        i, x, done = state
-        key_x, key_u = jax.random.split(jax.random.fold_in(key, i))
-        cand = scale * skewed_stable(key_x, alpha, (n,))
-        u = jax.random.uniform(key_u, (n,), minval=jnp.finfo(jnp.float32).tiny)
-        keep = jnp.log(u) <= -lam * (cand + shift)
-        return i + 1, jnp.where(done, x, cand), done | keep
+    Round 0 draws a candidate for every particle. The rejected ones are then
+    packed (``jnp.nonzero`` with a static size) into a buffer of n // 8 slots,
+    redrawn there until each is accepted or has had ``max_tries`` tries
+    (validated to happen with probability < 1e-9) and scattered back; more
+    than n // 8 rejections take further passes. The keys depend only on the
+    pass and round numbers and the buffer size only on n, so a population's
+    draws depend only on its own parameters, seed and n_particles, not on what
+    else is batched with it.
+    """
+    tiny = jnp.finfo(jnp.float32).tiny
 
-    def cond(state):
-        return (state[0] < max_tries) & ~jnp.all(state[2])
+    def draw(k, size):
+        key_x, key_u = jax.random.split(k)
+        cand = scale * skewed_stable(key_x, alpha, (size,))
+        u = jax.random.uniform(key_u, (size,), minval=tiny)
+        return cand, jnp.log(u) <= -lam * (cand + shift)
 
-    init = (0, jnp.zeros(n), jnp.zeros(n, dtype=bool))
-    _, x, _ = jax.lax.while_loop(cond, body, init)
+    x, done = draw(jax.random.fold_in(key, 0), n)
+    slots = max(1, n // 8)
+
+    def one_pass(state):
+        p, x, done = state
+        (idx,) = jnp.nonzero(~done, size=slots, fill_value=n)
+        pass_key = jax.random.fold_in(key, p)
+
+        def retry(inner):
+            r, bx, bdone = inner
+            cand, keep = draw(jax.random.fold_in(pass_key, r), slots)
+            return r + 1, jnp.where(bdone, bx, cand), bdone | keep
+
+        def unfinished(inner):
+            return (inner[0] < max_tries) & ~jnp.all(inner[2])
+
+        # filler slots (idx == n) start done; real slots start rejected
+        init = (0, jnp.zeros(slots), idx >= n)
+        _, bx, _ = jax.lax.while_loop(unfinished, retry, init)
+        x = x.at[idx].set(bx, mode="drop")
+        done = done.at[idx].set(True, mode="drop")  # accepted, or out of tries (kept as the last candidate)
+        return p + 1, x, done
+
+    def more(state):
+        return (state[0] <= -(-n // slots)) & ~jnp.all(state[2])
+
+    _, x, _ = jax.lax.while_loop(more, one_pass, (1, x, done))
     return -(x + comp)
 
 
@@ -353,7 +385,7 @@ def _step(p, state, t, *, law, boundary, n, max_tries):
     new = zeta + drift(zeta, p["kappa"], p["k"], p["m"]) * p["dt"] + p["noise"] * jax.random.normal(key_g, (n,))
     if law == "exponential":
         new = new + _exponential_jump(key_j, p["rate_dt"], p["jump_theta"], n)
-    elif law in ("tempered_stable", "stable"):
+    elif law == "stable":
         new = new + _stable_jump(key_j, p["alpha"], p["scale"], p["lam_t"], p["shift"], p["comp"], n, max_tries)
     if boundary == "reflecting":
         new = jnp.maximum(new, p["zeta_min"])
@@ -398,6 +430,7 @@ def simulate(cfg: ProcessConfig) -> ProcessResult:
     """
     rows = population_params(cfg)
     consts = _stable_constants(rows, cfg)
+    del consts["acceptance"]
     seeds = rows["seed"].astype(np.uint32)
     params = {
         "key": jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds)),
@@ -409,7 +442,8 @@ def simulate(cfg: ProcessConfig) -> ProcessResult:
     }
     params = {name: (value if name == "key" else jnp.asarray(value, dtype=jnp.float32))
               for name, value in params.items()}
-    (zeta, absorbed), snaps = _run(params, law=cfg.jumps, boundary=cfg.boundary, n_steps=cfg.n_steps,
+    law = "stable" if cfg.jumps == "tempered_stable" else cfg.jumps  # one kernel: "stable" is lam_t = 0
+    (zeta, absorbed), snaps = _run(params, law=law, boundary=cfg.boundary, n_steps=cfg.n_steps,
                                    n=cfg.n_particles, record_every=cfg.record_every, max_tries=cfg.max_tries)
     every = cfg.record_every
     times = (np.arange(1, cfg.n_steps // every + 1)[:, None] * every * rows["dt"][None, :] if every
