@@ -40,9 +40,10 @@ which is added back. There is no small-jump truncation.
 Everything runs in float32 JAX. Parameters (kappa, k, m, sigma_g, ...) are
 scalars or arrays of shape (n_populations,): one compiled program serves a
 grid of settings, and it is reused for every call with the same static
-fields (jump law, boundary, n_steps, n_particles, n_populations,
-record_every, max_tries). Population p draws from PRNGKey(seed_p) only, so its
-result depends only on its own parameters and seed.
+fields (jump law, n_steps, n_particles, n_populations, record_every,
+max_tries; the boundary is passed as an array code). Population p draws
+from PRNGKey(seed_p) only, so its result depends only on its own parameters,
+its seed and n_particles, never on the other populations of the call.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class ProcessConfig(NamedTuple):
     position), zeta0 (initial zeta of every particle; None: m), dt (> 0), seed
     (population p uses seed_p; a scalar seed s gives population p the seed s + p).
 
-    Static fields: jumps (``JUMP_LAWS``), boundary (``BOUNDARIES``: reflecting
+    Other fields: jumps (``JUMP_LAWS``), boundary (``BOUNDARIES``: reflecting
     projects zeta back to max(zeta, zeta_min), the Skorokhod map, our choice
     over mirroring, which would throw a big jump back into the bulk; absorbing
     freezes a particle at zeta_min and flags it), n_steps, n_particles (M),
@@ -122,7 +123,7 @@ class ProcessResult(NamedTuple):
 
 
 def _bad(name, value, what):
-    text = repr(value)
+    text = " ".join(repr(value).split())  # one line, also for long arrays
     if len(text) > 60:
         text = text[:57] + "..."
     return ValueError(f"{name}={text}: {what}")
@@ -378,7 +379,7 @@ def _stable_jump(key, alpha, scale, lam, shift, comp, n, max_tries):
     return -(x + comp)
 
 
-def _step(p, state, t, *, law, boundary, n, max_tries):
+def _step(p, state, t, *, law, n, max_tries):
     zeta, absorbed = state
     key = jax.random.fold_in(p["key"], t)
     key_g, key_j = jax.random.split(key)
@@ -387,17 +388,15 @@ def _step(p, state, t, *, law, boundary, n, max_tries):
         new = new + _exponential_jump(key_j, p["rate_dt"], p["jump_theta"], n)
     elif law == "stable":
         new = new + _stable_jump(key_j, p["alpha"], p["scale"], p["lam_t"], p["shift"], p["comp"], n, max_tries)
-    if boundary == "reflecting":
-        new = jnp.maximum(new, p["zeta_min"])
-    elif boundary == "absorbing":
-        absorbed = absorbed | (new <= p["zeta_min"])
-        new = jnp.where(absorbed, p["zeta_min"], new)
-    return new, absorbed
+    # boundary code (an array, so one compiled program serves every boundary): 0 none, 1 reflecting, 2 absorbing
+    new = jnp.where(p["boundary"] == 1, jnp.maximum(new, p["zeta_min"]), new)
+    absorbed = absorbed | ((p["boundary"] == 2) & (new <= p["zeta_min"]))
+    return jnp.where(absorbed, p["zeta_min"], new), absorbed
 
 
-@functools.partial(jax.jit, static_argnames=("law", "boundary", "n_steps", "n", "record_every", "max_tries"))
-def _run(params, *, law, boundary, n_steps, n, record_every, max_tries):
-    step = jax.vmap(functools.partial(_step, law=law, boundary=boundary, n=n, max_tries=max_tries),
+@functools.partial(jax.jit, static_argnames=("law", "n_steps", "n", "record_every", "max_tries"))
+def _run(params, *, law, n_steps, n, record_every, max_tries):
+    step = jax.vmap(functools.partial(_step, law=law, n=n, max_tries=max_tries),
                     in_axes=(0, 0, None))
     zeta0 = jnp.broadcast_to(params["zeta0"][:, None], (params["zeta0"].shape[0], n))
     state = (zeta0, jnp.zeros(zeta0.shape, dtype=bool))
@@ -436,6 +435,7 @@ def simulate(cfg: ProcessConfig) -> ProcessResult:
         "key": jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds)),
         "noise": rows["sigma_g"] * np.sqrt(rows["dt"]),
         "rate_dt": rows["jump_rate"] * rows["dt"],
+        "boundary": np.full(cfg.n_populations, BOUNDARIES.index(cfg.boundary)),
         **{name: rows[name] for name in ("kappa", "k", "m", "dt", "jump_theta", "alpha", "lam_t", "zeta_min",
                                          "zeta0")},
         **consts,
@@ -443,7 +443,7 @@ def simulate(cfg: ProcessConfig) -> ProcessResult:
     params = {name: (value if name == "key" else jnp.asarray(value, dtype=jnp.float32))
               for name, value in params.items()}
     law = "stable" if cfg.jumps == "tempered_stable" else cfg.jumps  # one kernel: "stable" is lam_t = 0
-    (zeta, absorbed), snaps = _run(params, law=law, boundary=cfg.boundary, n_steps=cfg.n_steps,
+    (zeta, absorbed), snaps = _run(params, law=law, n_steps=cfg.n_steps,
                                    n=cfg.n_particles, record_every=cfg.record_every, max_tries=cfg.max_tries)
     every = cfg.record_every
     times = (np.arange(1, cfg.n_steps // every + 1)[:, None] * every * rows["dt"][None, :] if every
