@@ -97,14 +97,15 @@ def test_no_buffer_records_one_nan():
 ARCHS = ("elman", "linear", "ctrnn", "constgate", "sharedgate", "diaggate", "gru", "lstm", "lru")
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-@pytest.mark.parametrize("mode", ["gradient", "state"])
+# every architecture once; the two noise modes that enter the differentiated loss or the
+# gradient alternate (one compilation per architecture keeps the test short)
+@pytest.mark.parametrize("arch,mode", [(a, ("gradient", "state")[i % 2]) for i, a in enumerate(ARCHS)])
 def test_forcing_and_noise_probes_run_on_every_architecture(arch, mode):
     task = TaskConfig("multilag", (("seq_len", 24), ("lags", (2, 5)), ("coeffs", (0.6, 0.4)), ("input_dim", 3)))
     model = ModelConfig(arch=arch, hidden=10, input_dim=3, output_dim=1)
     opt = OptimizerConfig(name="adamw", noise_mode=mode, use_winsor=True)
     cfg = TrainConfig(steps=4, batch=4, record_every=2, record_log_points=None, probe_batch=4, eval_batch=4, block=2,
-                      update_buffer=1000, probes=("grad_projections", "slow_row_updates", "envelope", "timescales"))
+                      update_buffer=1000, probes=("grad_projections", "slow_row_updates"))
     hp = {"lr": np.full(2, 1e-2, np.float32), "clip": np.full(2, 1.0, np.float32),
           "winsor": np.full(2, 90.0, np.float32), "noise_alpha": np.full(2, 1.5, np.float32),
           "noise_scale": np.full(2, 0.5, np.float32)}
@@ -112,7 +113,6 @@ def test_forcing_and_noise_probes_run_on_every_architecture(arch, mode):
     assert not res.diverged.any()
     traj = res.trajectories
     assert np.all(np.isfinite(traj["grad_projections"]))
-    assert np.all(np.isfinite(traj["envelope"][:, -1]))
     # two steps between records fill 2 x (entries of one slow unit's rows); the rest stays NaN
     filled = np.isfinite(traj["slow_row_updates"][:, -1]).sum(axis=-1)
     assert np.all(filled > 0) and np.all(filled % 2 == 0) and np.all(filled < 1000)
