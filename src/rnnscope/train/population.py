@@ -287,7 +287,6 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
                               buffer_fill=jnp.where(keep, fill, state.buffer_fill))
 
     def member_update(state: MemberState, hp, step):
-        # ``step`` arrives per member (all equal) so that it can be blocked like the rest
         params = state.params
         x, y = task.sample(jax.random.fold_in(state.data_key, step), train_cfg.batch)
         noise = None

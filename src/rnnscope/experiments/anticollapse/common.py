@@ -96,13 +96,13 @@ def member_hp(profile: Profile, members: int, **levels) -> dict[str, np.ndarray]
 
 def train_rung(arch: str, profile: Profile, opt: OptimizerConfig = ADAMW, hp: dict | None = None,
                probes: tuple[str, ...] = PHASE_PROBES, seeds=None, warm_start: PopulationResult | None = None,
-               steps: int | None = None, batch: int | None = None, update_buffer: int = 0) -> RungRun:
+               steps: int | None = None, batch: int | None = None) -> RungRun:
     """Train ``seeds`` (default 0..profile.seeds-1) members of ``arch``; ``hp`` as ``member_hp`` gives it."""
     seeds = np.arange(profile.seeds) if seeds is None else np.asarray(seeds)
     steps = profile.steps if steps is None else steps
     train = TrainConfig(steps=steps, batch=batch or profile.batch, record_every=profile.record_every,
                         record_log_points=None if profile.record_every else profile.records, probes=probes,
-                        probe_batch=16, eval_batch=64, block=min(len(seeds), 16), update_buffer=update_buffer)
+                        probe_batch=16, eval_batch=64, block=min(len(seeds), 16))
     model, task = model_config(arch, profile), task_config(profile)
     res = train_population(model, task, opt, train, seeds, hp or member_hp(profile, len(seeds)),
                            warm_start=warm_start)
