@@ -5,7 +5,7 @@ A probe is a pure function ``fn(ctx) -> array`` of one member's
 every probe a spec may ask for in ``record.probes``.
 """
 
-from . import basic, noise, outliers, transport
+from . import basic, learnability, noise, outliers, transport
 from .basic import Probe, ProbeContext
 
 PROBES: dict[str, Probe] = {
