@@ -547,6 +547,32 @@ def test_vmap_members_traced_hp(name):
 # ---------------------------------------------------------------------------
 
 
+def test_fused_gradient_inside_a_reduction():
+    """The gradient norm of the fused Elman loss, reduced inside the same jitted vmapped program.
+
+    A fori_loop form of the reverse pass gave dW_h of order 1e12 or inf here (64 sequences of
+    50 steps, 16 members), while the same gradients returned unreduced were right.
+    """
+    from rnnscope.models.base import ModelConfig as MC
+    from rnnscope.tasks import make_task
+    from rnnscope.train.losses import task_loss
+
+    cfg = MC("elman", 16, 1, 1)
+    task = make_task("integration", kind="leaky", seq_len=50, c=0.2)
+    P = 16
+    params = jax.vmap(lambda k: elman.init(k, cfg, {"init_scale": 1.0}))(jax.random.split(jax.random.PRNGKey(0), P))
+    x, y = jax.vmap(lambda k: task.sample(k, 64))(jax.random.split(jax.random.PRNGKey(1), P))
+    model = elman.MODEL
+
+    def norm(run):
+        def one(p, x, y):
+            g = jax.grad(lambda p: task_loss(model, cfg, task, p, x, y, run))(p)
+            return jnp.sqrt(jnp.sum(g["W_h"] ** 2))
+        return jax.jit(jax.vmap(one))(params, x, y)
+
+    close(norm(None), norm(model.run), tol=1e-4)
+
+
 def test_elman_pallas_kernels_match_xla_passes():
     from rnnscope.models.elman_pallas import pallas_predict
 

@@ -78,34 +78,34 @@ def _outer_sum(a, b):
 
 
 def _bwd(res, g_ys):
-    W_h, W_x, W_y, h0, xs, hs = res
-    T = xs.shape[0]
+    """The reverse pass as a reversed ``scan`` over (g_y, x_t, h_t, h_{t-1}).
 
-    def back_step(carry, t, h_t, h_prev):
-        g_next, dW_h, dW_x, db_rows, dW_y, g_xs = carry
-        g_y, x_t = g_ys[t], xs[t]
+    Written with ``scan`` rather than a ``fori_loop`` that reads the stored
+    states by index and writes the input gradients into a carried buffer: in
+    that form, under ``vmap`` and inside a larger jitted program that reduced
+    dW_h further (a gradient norm), XLA's CPU backend returned garbage for
+    dW_h (jax/jaxlib 0.10.2; the test ``test_fused_gradient_inside_a_reduction``
+    pins it). The scan form is as fast.
+    """
+    W_h, W_x, W_y, h0, xs, hs = res
+    h_prevs = jnp.concatenate([h0[None], hs[:-1]])
+
+    def back_step(carry, inputs):
+        g_next, dW_h, dW_x, db_rows, dW_y = carry
+        g_y, x_t, h_t, h_prev = inputs
         delta = (g_y @ W_y + g_next) * (1.0 - h_t * h_t)
-        return (
+        carry = (
             delta @ W_h,
             dW_h + _outer_sum(delta, h_prev),
             dW_x + _outer_sum(delta, x_t),
             db_rows + delta,  # summed over the batch once, after the loop
             dW_y + _outer_sum(g_y, h_t),
-            g_xs.at[t].set(delta @ W_x),
         )
-
-    def loop_body(i, carry_h):
-        carry, h_t = carry_h
-        t = T - 1 - i
-        h_prev = hs[t - 1]
-        return back_step(carry, t, h_t, h_prev), h_prev
+        return carry, delta @ W_x
 
     zeros = jnp.zeros_like
-    carry = (zeros(h0), zeros(W_h), zeros(W_x), zeros(h0), zeros(W_y), zeros(xs))
-    # steps T-1 .. 1 read h_{t-1} from the stored states (and pass it on as the
-    # next step's h_t); step 0 reads h0
-    carry, h_1 = jax.lax.fori_loop(0, T - 1, loop_body, (carry, hs[T - 1]))
-    g_h0, dW_h, dW_x, db_rows, dW_y, g_xs = back_step(carry, 0, h_1, h0)
+    carry = (zeros(h0), zeros(W_h), zeros(W_x), zeros(h0), zeros(W_y))
+    (g_h0, dW_h, dW_x, db_rows, dW_y), g_xs = jax.lax.scan(back_step, carry, (g_ys, xs, hs, h_prevs), reverse=True)
     return dW_h, dW_x, db_rows.sum(0), dW_y, g_ys.sum((0, 1)), g_h0, g_xs
 
 
