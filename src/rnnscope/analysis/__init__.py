@@ -12,9 +12,10 @@ instead of raising or returning a made-up number.
 - ``alpha``: tail index of heavy-tailed noise (McCulloch, ECF, calibrated extreme-value)
 - ``drift``: drift of the log-rate process over checkpoints (binned F, bulk pull, far-left plateau kappa_tail)
 - ``process_fit``: the far-left log-rate process fitted to checkpoints, and the beta its closed forms predict
+- ``factorial``: VEG flags, incidence tables, logistic regression and type-II factor importance for sweeps
 - ``learnability``: per-lag alpha, sigma and mean of the matched statistic, N_required(l), the window H_N
 """
 
-from . import alpha, drift, envelope, learnability, phase, process_fit, spectrum
+from . import alpha, drift, envelope, factorial, learnability, phase, process_fit, spectrum
 
-__all__ = ["alpha", "drift", "envelope", "learnability", "phase", "process_fit", "spectrum"]
+__all__ = ["alpha", "drift", "envelope", "factorial", "learnability", "phase", "process_fit", "spectrum"]

@@ -2,10 +2,12 @@
 
 A probe is a pure function ``fn(ctx) -> array`` of one member's
 :class:`ProbeContext`, recorded at the training schedule. ``PROBES`` names
-every probe a spec may ask for in ``record.probes``.
+every probe a spec may ask for in ``record.probes``. ``fixed_points`` is
+the one analysis of a trained member that runs after training, one member
+at a time, rather than inside the scan.
 """
 
-from . import basic, learnability, noise, outliers, transport
+from . import basic, fixed_points, gradients, learnability, noise, outliers, transport
 from .basic import Probe, ProbeContext
 
 PROBES: dict[str, Probe] = {
@@ -16,6 +18,7 @@ PROBES: dict[str, Probe] = {
     "outlier": Probe("outlier", outliers.outlier_probe, (3,)),
     **transport.transport_probes(),
     **noise.noise_probes(),
+    **gradients.gradient_probes(),
 }
 
 

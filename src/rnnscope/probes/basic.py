@@ -29,6 +29,8 @@ class ProbeContext(NamedTuple):
     minibatch_grad: Callable[[jax.Array], Any] | None = None
     key: jax.Array | None = None  # fresh randomness for this record of this member
     update_buffer: jax.Array | None = None  # slow-row updates since the last record (NaN = empty)
+    probe_y: jax.Array | None = None  # targets of probe_x: (T, B, O) for "every" targets, (B, O) for "last"
+    task: Any = None  # rnnscope.tasks.Task the member trains on (its loss, target and lags)
 
 
 class Probe(NamedTuple):

@@ -324,7 +324,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         key = jax.random.fold_in(jax.random.fold_in(state.data_key, step), _PROBE_STREAM)
         ctx = ProbeContext(model, model_cfg, state.params, state.opt_state, loss, optax.tree.norm(grads),
                            state.probe_x, opt_cfg, minibatch_grad, key,
-                           state.update_buffer if buffer_size else None)
+                           state.update_buffer if buffer_size else None, probe_y=state.probe_y, task=task)
         values = {p.name: jnp.asarray(p.fn(ctx), jnp.float32) for p in probes}
         return {k: jnp.where(state.diverged, jnp.nan, v) for k, v in values.items()}
 
