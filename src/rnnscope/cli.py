@@ -1,4 +1,4 @@
-"""Command line: ``rnnscope run SPEC.toml``, ``rnnscope show RUN``, ``rnnscope query SQL``.
+"""Command line: ``rnnscope run SPEC.toml``, ``rnnscope sweep SPEC.toml``, ``rnnscope show RUN``, ``rnnscope query SQL``.
 
 Trace of ``rnnscope run spec.toml``: :func:`run` -> ``spec.load_spec`` ->
 ``runner.run_local`` -> ``runner.plan`` (members, chunks) -> ``runner.run_chunk``
@@ -77,24 +77,19 @@ def resolve_run(run_ref: str, root: Path) -> Path:
     fail(f"run {run_ref!r}: no results at {path} or {root / run_ref}")
 
 
-@app.command()
-def run(
-    spec_path: Path = typer.Argument(..., help="experiment spec (TOML)"),
-    store: Path = typer.Option(Path("runs"), "--store", help="directory holding run stores"),
-):
-    """Train every member of a spec (skipping members already stored) and store the results."""
-    from .runner import run_local
-    from .store import Store
-
+def _load(spec_path: Path):
     try:
-        spec = load_spec(spec_path)
+        return load_spec(spec_path)
     except SpecError as err:
         fail(str(err))
-    target = Store(store / spec.name)
+
+
+def _train(spec, target, train) -> None:
+    """Run ``train(spec, store, progress)`` with progress, one-line errors and a resumable Ctrl-C."""
     progress = RichProgress()
     try:
         # planning (which checks every task's arguments) happens before any training
-        summary = run_local(spec, target, progress)
+        summary = train(spec, target, progress)
     except SpecError as err:
         fail(str(err))
     except KeyboardInterrupt:
@@ -107,6 +102,93 @@ def run(
         f"results in {target.root} (members, trajectories); try: rnnscope show {target.root}",
         soft_wrap=True,
     )
+
+
+@app.command()
+def run(
+    spec_path: Path = typer.Argument(..., help="experiment spec (TOML)"),
+    store: Path = typer.Option(Path("runs"), "--store", help="directory holding run stores"),
+):
+    """Train every member of a spec (skipping members already stored) and store the results.
+
+    Example: rnnscope run examples/demo.toml --store runs
+    """
+    from .runner import run_local
+    from .store import Store
+
+    spec = _load(spec_path)
+    _train(spec, Store(store / spec.name), run_local)
+
+
+def _print_plan(spec, target, calibrate: bool) -> None:
+    from .runner import plan
+    from .runner.estimate import estimate, group_label
+
+    try:
+        chunks, total = plan(spec, target.member_ids())
+    except SpecError as err:
+        fail(str(err))
+    todo = sum(len(c.members) for c in chunks)
+    console.print(f"{spec.name}: {total} members ({len(spec.seeds)} seeds per cell), {total - todo} already stored, "
+                  f"{todo} to train in {len(chunks)} chunks", soft_wrap=True)
+    if not chunks:
+        return
+    table = Table()
+    for col in ("shape (one compilation)", "members", "chunks", "compile s", "s per step", "projected"):
+        table.add_column(col)
+    if calibrate:
+        with console.status("calibrating each shape on a few steps ..."):
+            est = estimate(chunks)
+        for g in est.groups:
+            table.add_row(g.label, str(g.members), str(g.chunks), f"{g.compile_s:.1f}", f"{g.step_s:.2e}",
+                          f"{g.seconds / 60:.1f} min")
+        console.print(table)
+        console.print(f"projected training time on this machine: {est.seconds / 60:.1f} min "
+                      f"(calibration took {est.calibration_s:.0f} s; a projection, not a measurement)", soft_wrap=True)
+    else:
+        groups: dict[str, list] = {}
+        for c in chunks:
+            groups.setdefault(group_label(c.static), []).append(c)
+        for label, cs in groups.items():
+            table.add_row(label, str(sum(len(c.members) for c in cs)), str(len(cs)), "-", "-", "-")
+        console.print(table)
+
+
+@app.command()
+def sweep(
+    spec_path: Path = typer.Argument(..., help="factorial spec (TOML) with a [grid] table"),
+    store: Path = typer.Option(Path("runs"), "--store", help="directory holding run stores"),
+    plan_only: bool = typer.Option(False, "--plan", help="print members, chunks and a calibrated time estimate; "
+                                   "train nothing"),
+    no_calibrate: bool = typer.Option(False, "--no-calibrate", help="with --plan: skip the calibration run"),
+    runner: str = typer.Option("local", "--runner", help="local (this process) or ray (one Ray task per chunk)"),
+    address: str = typer.Option(None, "--address", help="Ray cluster address; default: start a local Ray instance"),
+):
+    """Plan a factorial spec, then train every member not yet stored, locally or on a Ray cluster.
+
+    A sweep that was interrupted (Ctrl-C, kill -9, a lost worker) resumes when run again
+    and ends with every member stored exactly once.
+
+    Examples: rnnscope sweep examples/johnston_latch.toml --plan
+              rnnscope sweep examples/johnston_latch.toml --runner ray
+    """
+    from .store import Store
+
+    spec = _load(spec_path)
+    target = Store(store / spec.name)
+    if plan_only:
+        _print_plan(spec, target, calibrate=not no_calibrate)
+        return
+    if runner == "local":
+        from .runner import run_local as train
+    elif runner == "ray":
+        from .runner.ray_runner import run_ray
+
+        def train(spec, target, progress):
+            return run_ray(spec, target, address, progress)
+    else:
+        fail(f"--runner {runner!r}: allowed local, ray")
+    _train(spec, target, train)
 
 
 @app.command()
