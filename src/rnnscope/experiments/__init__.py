@@ -4,9 +4,11 @@
 :class:`~rnnscope.experiments.base.Reproduction`.
 """
 
-from . import anticollapse, integrate
+from . import anticollapse, integrate, learnability
 from .base import Outcome, Reproduction
 
-REPRODUCTIONS: dict[str, Reproduction] = {r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS}
+REPRODUCTIONS: dict[str, Reproduction] = {
+    r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS + learnability.REPRODUCTIONS
+}
 
 __all__ = ["REPRODUCTIONS", "Outcome", "Reproduction"]
