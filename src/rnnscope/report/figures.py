@@ -1,4 +1,4 @@
-"""Plain matplotlib figures: eigenvalue clouds in the complex plane and line panels.
+"""Plain matplotlib figures: eigenvalue clouds in the complex plane, line panels, bars and heatmaps.
 
 Every function takes arrays and a path, writes one PNG and returns the path;
 nothing here knows which experiment made the data.
@@ -107,6 +107,74 @@ def grouped_bars(categories: Sequence[str], series: dict[str, Sequence[float]], 
     if series:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+class Marks(NamedTuple):
+    """Points drawn over a heatmap, filled with the heatmap's colour scale (a black edge sets them apart)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    values: np.ndarray
+    label: str = ""
+
+
+class Heatmap(NamedTuple):
+    """A field z(y, x) on a grid, optionally cut into labelled regions, with marks over it.
+
+    ``z`` has shape (len(y), len(x)); NaN cells are drawn grey. ``regions``
+    (same shape, integers) are outlined in black and ``region_names[i]`` is
+    written at the centre of region i.
+    """
+
+    title: str
+    xlabel: str
+    ylabel: str
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    zlabel: str = ""
+    regions: np.ndarray | None = None
+    region_names: Sequence[str] = ()
+    marks: Sequence[Marks] = ()
+    lognorm: bool = False
+
+
+def heatmaps(panels: Sequence[Heatmap], path: Path) -> Path:
+    """One row of heatmaps (pcolormesh, each with its colour bar), region outlines and overlaid marks."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.0), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        z = np.ma.masked_invalid(np.asarray(panel.z, dtype=float))
+        values = [z.compressed()] + [np.asarray(m.values, dtype=float) for m in panel.marks]
+        values = np.concatenate([v[np.isfinite(v) & ((v > 0) if panel.lognorm else True)] for v in values])
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.1, 1.0)
+        norm = LogNorm(lo, hi) if panel.lognorm else Normalize(lo, hi)
+        cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
+        mesh = ax.pcolormesh(panel.x, panel.y, z, cmap=cmap, norm=norm, shading="nearest")
+        fig.colorbar(mesh, ax=ax, label=panel.zlabel)
+        if panel.regions is not None:
+            regions = np.asarray(panel.regions)
+            codes = np.unique(regions)
+            if codes.size > 1:
+                ax.contour(panel.x, panel.y, regions, levels=(codes[:-1] + codes[1:]) / 2, colors="black",
+                           linewidths=1.0)
+            xx, yy = np.meshgrid(panel.x, panel.y)
+            for code in codes:
+                if code < len(panel.region_names) and panel.region_names[code]:
+                    inside = regions == code
+                    ax.text(np.median(xx[inside]), np.median(yy[inside]), panel.region_names[code], ha="center",
+                            va="center", fontsize=8, bbox=dict(facecolor="white", alpha=0.7, lw=0))
+        for m in panel.marks:
+            ax.scatter(m.x, m.y, c=m.values, cmap=cmap, norm=norm, s=60, edgecolors="black", linewidths=1.2,
+                       label=m.label or None, zorder=3)
+        ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+        if any(m.label for m in panel.marks):
+            ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

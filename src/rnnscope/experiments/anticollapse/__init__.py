@@ -7,7 +7,13 @@
 - ``anticollapse-forcing``: after a warm start, tighter clipping, stronger
   winsorisation and larger batches raise beta in DiagGate (``forcing``);
 - ``anticollapse-diagnostics``: mixture vs transport envelope, the width
-  limit of the spectrum, the drift closure (``diagnostics``).
+  limit of the spectrum, the drift closure (``diagnostics``);
+- ``anticollapse-process``: the coarse-grained log-rate process against the
+  closed forms of its left-tail exponent (``process``; our derivation, not
+  the paper's unreadable theorem; no training);
+- ``anticollapse-process-fit``: the process fitted to each ladder rung's
+  checkpointed spectra, and the beta it predicts beside the measured one
+  (``process_fit``).
 
 Shared profiles, training and figures live in ``common``.
 """
@@ -18,6 +24,8 @@ from .diagnostics import run_diagnostics
 from .forcing import run_forcing
 from .ladder import run_ladder
 from .negative_control import run_negative_control
+from .process import run_process
+from .process_fit import run_process_fit
 
 PROFILE_NAMES = (QUICK, DEFAULT, PAPER)
 assert set(PROFILE_NAMES) == set(PROFILES)
@@ -35,6 +43,13 @@ REPRODUCTIONS = [
     Reproduction("anticollapse-diagnostics", PAPER_NAME,
                  "D1 mixture envelope = transport envelope; D2 spectra converge as H grows; D3 drift closure",
                  run_diagnostics, PROFILE_NAMES),
+    Reproduction("anticollapse-process", PAPER_NAME,
+                 "log-rate process: simulated left-tail beta vs closed forms (Gaussian, exponential, tempered, "
+                 "stable jumps), monotone response, runaway outside the extended regime (our derivation)",
+                 run_process, (QUICK, DEFAULT)),
+    Reproduction("anticollapse-process-fit", PAPER_NAME,
+                 "the log-rate process fitted to each ladder rung's checkpoints predicts the beta of its spectrum",
+                 run_process_fit, PROFILE_NAMES),
 ]
 
 __all__ = ["PROFILES", "REPRODUCTIONS"]

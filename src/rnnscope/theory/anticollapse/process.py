@@ -219,26 +219,38 @@ def skewed_stable(key, alpha, shape=(), dtype=jnp.float32):
 
         X = S sin(alpha (V + B)) / cos(V)^(1/alpha) [cos(V - alpha (V + B)) / W]^((1 - alpha)/alpha).
 
+    Computed in phi = V + pi/2 in (0, pi), where the formula reads
+
+        X = s_a S sin(alpha phi) / sin(phi)^(1/alpha) [sin(|1 - alpha| phi) / W]^((1 - alpha)/alpha),
+
+    s_a = +1 for alpha < 1 and -1 for alpha > 1 (sin(alpha phi - pi) = -sin(alpha phi),
+    cos(pi/2 + (1 - alpha) phi) = sin((alpha - 1) phi)). In V, for alpha > 1, both
+    sin(alpha (V + B)) and cos(V - alpha (V + B)) vanish as V -> -pi/2 and float32
+    cancellation turned their finite ratio into values of 1e9 or inf (about one draw
+    in 1e7); in phi every factor is a sine of a small, exactly represented angle.
+    sin(phi) is taken as sin(pi min(u, 1 - u)) so that it is accurate at both ends.
+
     Characteristic function exp(-|t|^alpha (1 - i sign(t) tan(pi alpha / 2))),
     scipy's ``levy_stable(alpha, 1)``. X >= 0 for alpha < 1; mean 0 for
     alpha > 1 (the heavy tail is on the right). ``alpha`` may be a traced array
-    broadcastable to ``shape``. Guards as in ``rnnscope.optim.stable``: V strictly
-    inside (-pi/2, pi/2), cosines and W floored at the smallest normal number.
+    broadcastable to ``shape``. u is kept strictly inside (0, 1); W and the sines
+    are floored at the smallest normal number.
     References: Chambers, Mallows & Stuck, JASA 71 (1976) 340; Weron, Statist.
     Probab. Lett. 28 (1996) 165.
     """
     dtype = jnp.dtype(dtype)
     tiny = jnp.finfo(dtype).tiny
+    eps = jnp.finfo(dtype).eps
     key_v, key_w = jax.random.split(key)
-    edge = jnp.nextafter(jnp.asarray(math.pi / 2, dtype), jnp.asarray(0, dtype))
-    v = jax.random.uniform(key_v, shape, dtype, minval=-edge, maxval=edge)
+    u = jnp.clip(jax.random.uniform(key_v, shape, dtype), eps / 2, 1 - eps / 2)
     w = jnp.maximum(jax.random.exponential(key_w, shape, dtype), tiny)
     alpha = jnp.asarray(alpha, dtype)
-    b = jnp.where(alpha < 1, math.pi / 2, math.pi / 2 - math.pi / alpha)
+    phi = math.pi * u
+    sin_phi = jnp.maximum(jnp.sin(math.pi * jnp.minimum(u, 1 - u)), tiny)
+    sign = jnp.where(alpha < 1, 1.0, -1.0)
     scale = jnp.abs(jnp.cos(math.pi * alpha / 2)) ** (-1 / alpha)
-    ab = alpha * (v + b)
-    inner = jnp.maximum(jnp.cos(v - ab), tiny) / w
-    return (scale * jnp.sin(ab) / jnp.maximum(jnp.cos(v), tiny) ** (1 / alpha)
+    inner = jnp.maximum(jnp.sin(jnp.abs(1 - alpha) * phi), tiny) / w
+    return (sign * scale * jnp.sin(alpha * phi) / sin_phi ** (1 / alpha)
             * inner ** ((1 - alpha) / alpha)).astype(dtype)
 
 
