@@ -56,3 +56,16 @@ def test_forcing_continues_the_warm_start_under_every_level(tiny, tmp_path):
 def test_diagnostics_runs_at_a_tiny_size(tiny, tmp_path):
     outcome = run("anticollapse-diagnostics", tmp_path)
     assert any("[16, 32]" in c.claim for c in outcome.claims)  # the width sweep up to MIN_TOP_WIDTH
+
+
+def test_process_fit_reports_every_rung(tiny, tmp_path, monkeypatch):
+    from rnnscope.experiments.anticollapse import process_fit
+
+    monkeypatch.setattr(process_fit, "RUNGS", ("sharedgate", "diaggate"))
+    monkeypatch.setattr(process_fit, "CHECKPOINTS", 12)
+    outcome = run("anticollapse-process-fit", tmp_path)
+    assert [c.claim.split(":")[0] for c in outcome.claims] == ["sharedgate"] * 2 + ["diaggate"] * 2
+    # at this size the plateau slice is far below 200 samples: unresolved, said so, not invented
+    plateau = [c for c in outcome.claims if "plateau" in c.claim]
+    assert all(c.measured.startswith("unresolved") and not c.passed for c in plateau)
+    assert {p.name for p in outcome.figures} == {"beta_predicted_vs_measured.png", "drift.png"}
