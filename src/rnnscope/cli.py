@@ -202,8 +202,7 @@ def show(
     st = Store(resolve_run(run_ref, store))
     with st.connect() as con:
         cols = [r[0] for r in con.execute("DESCRIBE members").fetchall()]
-        meta = {"experiment", "member_id", "chunk", "seed", "final_loss", "diverged", "diverged_step", "wall_time_s"}
-        factors = [c for c in cols if c not in meta]
+        factors = [c for c in cols if c.startswith(("task_", "model_", "optimizer_"))]
         varying = [c for c in factors if con.execute(f'SELECT COUNT(DISTINCT "{c}") FROM members').fetchone()[0] > 1]
         group = ", ".join(f'"{c}"' for c in varying) or "experiment"
         sql = (

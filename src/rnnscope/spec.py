@@ -93,6 +93,18 @@ class RecordSpec(_Strict):
         return self
 
 
+class SuccessSpec(_Strict):
+    """When a trained member counts as a success (Johnston et al.'s replication design, digest section 3.3; our choice).
+
+    Logistic tasks: held-out accuracy >= ``accuracy``; regression tasks with a
+    baseline (the adding problem's 1/6): held-out MSE <= ``relative_mse``
+    times the baseline. Other tasks have no success criterion (null).
+    """
+
+    accuracy: float = Field(0.95, gt=0, le=1)
+    relative_mse: float = Field(0.1, gt=0)
+
+
 class Spec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -102,10 +114,12 @@ class Spec(_Strict):
     chunk_size: int = Field(256, gt=0)
     segment: int = Field(1000, gt=0)
     block: int = Field(16, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
+    eval_batch: int = Field(256, gt=0, le=100_000, description="held-out sequences of the final loss and accuracy")
     task: TaskSpec = TaskSpec()
     model: ModelSpec = ModelSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
     record: RecordSpec = RecordSpec()
+    success: SuccessSpec = SuccessSpec()
     grid: dict[str, list[Any]] = {}
 
     @field_validator("seeds")

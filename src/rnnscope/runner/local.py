@@ -14,19 +14,69 @@ from ..train.population import PopulationResult, train_population
 from .plan import Chunk, plan
 
 
+#: Per-member summaries of recorded probe trajectories (NaN-aware, over the records a member
+#: has): the inputs of the vanishing / exploding-gradient flags (Johnston et al., digest section 4).
+SUMMARIES = {
+    "grad_norm": ("initial", "max"),
+    "credit_ratio": ("median",),
+    "jac_lyapunov": ("median", "max"),
+    "nonfinite_grad": ("sum",),
+}
+
+
+def _summary(values: np.ndarray, how: str) -> float:
+    finite = values[np.isfinite(values)] if how != "sum" else values[~np.isnan(values)]
+    if how == "initial":
+        return float(values[0])
+    if finite.size == 0:
+        return float("nan")
+    return float({"max": np.max, "median": np.median, "sum": np.sum}[how](finite))
+
+
+def probe_summaries(result: PopulationResult, i: int) -> dict[str, float]:
+    """``<probe>_<how>`` columns of member i for the probes of ``SUMMARIES`` that were recorded."""
+    out = {}
+    for name, hows in SUMMARIES.items():
+        if name in result.trajectories and result.trajectories[name].ndim == 2:
+            for how in hows:
+                out[f"{name}_{how}"] = _summary(result.trajectories[name][i], how)
+    return out
+
+
+def success(task, final_loss: float, final_accuracy: float, diverged: bool, rule: tuple[float, float]):
+    """The member's success (None where the task has no criterion); a diverged member fails.
+
+    Logistic tasks: accuracy >= rule[0]; regression tasks with a baseline
+    loss: loss <= rule[1] * baseline (Johnston et al.'s replication design,
+    digest section 3.3; the thresholds are the spec's ``success`` table).
+    """
+    accuracy, relative_mse = rule
+    if task.loss == "logistic":
+        return bool(not diverged and final_accuracy >= accuracy)
+    if task.baseline_loss is not None:
+        return bool(not diverged and final_loss <= relative_mse * task.baseline_loss)
+    return None
+
+
 def members_table(chunk: Chunk, result: PopulationResult, wall_s: float) -> pa.Table:
-    """One row per member: ids, seed, every config field, final metrics and flags."""
+    """One row per member: ids, seed, every config field, final metrics, success, probe summaries and flags."""
     rows = []
     per_member_wall = wall_s / len(chunk.members)
+    task = chunk.static[1].build()
+    accuracy = result.final_accuracy if result.final_accuracy is not None else np.full(len(chunk.members), np.nan)
     for i, m in enumerate(chunk.members):
         row = {"experiment": chunk.experiment, "member_id": m.member_id, "chunk": chunk.chunk_id, "seed": m.seed}
         row.update(flatten(m.cfg))
+        loss, acc, diverged = float(result.final_loss[i]), float(accuracy[i]), bool(result.diverged[i])
         row.update(
-            final_loss=float(result.final_loss[i]),
-            diverged=bool(result.diverged[i]),
+            final_loss=loss,
+            final_accuracy=acc,
+            success=success(task, loss, acc, diverged, chunk.success),
+            diverged=diverged,
             diverged_step=int(result.diverged_step[i]),
             wall_time_s=per_member_wall,
         )
+        row.update(probe_summaries(result, i))
         rows.append(row)
     return pa.Table.from_pylist(rows)
 

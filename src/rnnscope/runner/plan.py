@@ -46,6 +46,7 @@ class Chunk(NamedTuple):
     experiment: str
     static: tuple  # (ModelConfig, TaskConfig, OptimizerConfig, TrainConfig)
     members: tuple[Member, ...]
+    success: tuple[float, float] = (0.95, 0.1)  # (accuracy, relative_mse) of the spec's success criterion
 
 
 def _freeze(v):
@@ -74,7 +75,7 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
     r = spec.record
     train_cfg = TrainConfig(steps=spec.steps, batch=spec.batch, record_every=r.every, record_log_points=r.log_points,
                             probes=tuple(r.probes), segment=spec.segment, block=spec.block,
-                            update_buffer=r.update_buffer)
+                            update_buffer=r.update_buffer, eval_batch=spec.eval_batch)
     return model_cfg, task_cfg, opt_cfg, train_cfg
 
 
@@ -95,7 +96,8 @@ def plan(spec: Spec, done: set[str] = frozenset()) -> tuple[list[Chunk], int]:
         for i in range(0, len(group), spec.chunk_size):
             part = tuple(group[i : i + spec.chunk_size])
             cid = hashlib.sha1("".join(m.member_id for m in part).encode()).hexdigest()[:16]
-            chunks.append(Chunk(cid, spec.name, statics[key], part))
+            chunks.append(Chunk(cid, spec.name, statics[key], part,
+                                (spec.success.accuracy, spec.success.relative_mse)))
     return chunks, len(members)
 
 

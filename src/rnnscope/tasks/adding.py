@@ -92,4 +92,5 @@ def adding_problem(
         target="last",
         loss="mse",
         lags=(seq_len - n1,),
+        baseline_loss=1.0 / 6.0,  # Var(v1 + v2) = 2/12: the MSE of always predicting the mean 1.0
     )

@@ -12,6 +12,9 @@ A task is a bundle of pure functions and static facts:
 - ``lags``: the lags (in steps) the target depends on, so probes can ask
   whether lag l was learned; empty when the dependence is spread over the
   whole sequence in a way no finite lag list describes.
+- ``baseline_loss`` (optional): the loss of the best constant prediction
+  (the adding problem's 1/6), against which a regression task's success is
+  judged.
 """
 
 from __future__ import annotations
@@ -30,3 +33,4 @@ class Task(NamedTuple):
     target: str  # "every" | "last"
     loss: str  # "mse" | "logistic"
     lags: tuple[int, ...]
+    baseline_loss: float | None = None  # loss of the best constant prediction (success of regression tasks)

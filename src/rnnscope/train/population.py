@@ -47,7 +47,7 @@ from ..optim import OptimizerConfig, forcing_controls, init_member, make_optimiz
 from ..probes import ProbeContext, get_probe
 from ..probes.transport import PROBE_SEQUENCES, batched_initial_state, step_factors
 from ..tasks import make_task
-from .losses import task_loss
+from .losses import LOSSES, predictions, task_loss
 from .schedule import record_steps
 from .state_noise import noisy_run
 
@@ -137,6 +137,7 @@ class PopulationResult(NamedTuple):
     opt_state: Any = None  # pytree, leading axis P: what a warm start continues from
     seeds: np.ndarray | None = None  # (P,)
     end_step: int = 0  # training steps done, earlier phases included
+    final_accuracy: np.ndarray | None = None  # (P,) held-out accuracy of logistic tasks (NaN otherwise, or diverged)
 
 
 class MemberState(NamedTuple):
@@ -395,8 +396,11 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     def finish(state, seeds):
         def member_eval(state, seed):
             x, y = task.sample(jax.random.split(jax.random.PRNGKey(seed), 5)[4], train_cfg.eval_batch)
-            loss = loss_of(state.params, x, y)
-            return jnp.where(state.diverged, jnp.nan, loss)
+            pred = predictions(model, model_cfg, state.params, x, task.target)
+            loss = LOSSES[task.loss](pred, y)
+            # accuracy of a logistic task: the sign of the logit against the {0, 1} label
+            accuracy = jnp.mean((pred > 0) == (y > 0.5)) if task.loss == "logistic" else jnp.nan
+            return jnp.where(state.diverged, jnp.nan, loss), jnp.where(state.diverged, jnp.nan, accuracy)
 
         return population_map(jax.vmap(member_eval), block, mesh)(state, seeds)
 
@@ -499,8 +503,8 @@ def train_population(
         if on_progress is not None:
             jax.block_until_ready(traj)
             on_progress(end)
-    final_loss = engine.finish(state, seeds_padded)
-    state, traj, final_loss = jax.device_get((state, traj, final_loss))
+    final_loss, final_accuracy = engine.finish(state, seeds_padded)
+    state, traj, final_loss, final_accuracy = jax.device_get((state, traj, final_loss, final_accuracy))
 
     def keep(a):
         return np.asarray(a)[:P]
@@ -508,6 +512,7 @@ def train_population(
     return PopulationResult(
         params=jax.tree.map(keep, state.params),
         final_loss=keep(final_loss),
+        final_accuracy=keep(final_accuracy),
         diverged=keep(state.diverged),
         diverged_step=keep(state.diverged_step),
         record_steps=engine.record_steps + offset,
@@ -533,6 +538,7 @@ def select_members(result: PopulationResult, index) -> PopulationResult:
     return result._replace(
         params=jax.tree.map(take, result.params),
         final_loss=take(result.final_loss),
+        final_accuracy=None if result.final_accuracy is None else take(result.final_accuracy),
         diverged=take(result.diverged),
         diverged_step=take(result.diverged_step),
         trajectories={k: take(v) for k, v in result.trajectories.items()},
