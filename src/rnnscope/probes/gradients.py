@@ -75,9 +75,38 @@ def state_vectoriser(state) -> tuple[Callable[[Any], jax.Array], Callable[[jax.A
     return to_vec, from_vec, 2 * n
 
 
+def thin_qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Thin QR of an (n, k) matrix, k small, by modified Gram-Schmidt applied twice.
+
+    Pure jnp arithmetic rather than ``jnp.linalg.qr``: LAPACK's QR is a custom
+    call, and a training program sharded over several CPU devices that made it
+    never finished (jax 0.10.2). Two passes keep Q orthonormal to rounding
+    ("twice is enough", Giraud et al. 2005); R is the product of the passes'
+    triangles, its diagonal positive.
+    """
+    def one_pass(a):
+        k = a.shape[1]
+        q = jnp.zeros_like(a)
+        r = jnp.zeros((k, k), a.dtype)
+        for j in range(k):
+            v = a[:, j]
+            for i in range(j):
+                coef = q[:, i] @ v
+                r = r.at[i, j].set(coef)
+                v = v - coef * q[:, i]
+            norm = jnp.linalg.norm(v)
+            r = r.at[j, j].set(norm)
+            q = q.at[:, j].set(v / jnp.maximum(norm, jnp.finfo(a.dtype).tiny))
+        return q, r
+
+    q1, r1 = one_pass(a)
+    q, r2 = one_pass(q1)
+    return q, r2 @ r1
+
+
 def random_frame(n: int, k: int = FRAME_VECTORS, seed: int = FRAME_SEED) -> jax.Array:
     """An (n, k) matrix with orthonormal columns: the Q of a Gaussian matrix drawn from ``PRNGKey(seed)``."""
-    return jnp.linalg.qr(jax.random.normal(jax.random.PRNGKey(seed), (n, k)))[0]
+    return thin_qr(jax.random.normal(jax.random.PRNGKey(seed), (n, k)))[0]
 
 
 def frame_log_growth(step_vec: Callable, v0: jax.Array, xs: jax.Array, frame: jax.Array) -> jax.Array:
@@ -93,7 +122,7 @@ def frame_log_growth(step_vec: Callable, v0: jax.Array, xs: jax.Array, frame: ja
     def body(carry, x):
         v, q, growth = carry
         v_next, push = jax.linearize(lambda u: step_vec(u, x), v)
-        q, r = jnp.linalg.qr(jax.vmap(push, in_axes=1, out_axes=1)(q))
+        q, r = thin_qr(jax.vmap(push, in_axes=1, out_axes=1)(q))
         return (v_next, q, growth + jnp.log(jnp.maximum(jnp.abs(jnp.diagonal(r)), GROWTH_FLOOR))), None
 
     init = (v1, frame, jnp.zeros((frame.shape[1],), v1.dtype))
