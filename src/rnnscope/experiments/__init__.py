@@ -4,11 +4,12 @@
 :class:`~rnnscope.experiments.base.Reproduction`.
 """
 
-from . import anticollapse, integrate, learnability
+from . import anticollapse, integrate, johnston, learnability
 from .base import Outcome, Reproduction
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS + learnability.REPRODUCTIONS
+    + johnston.REPRODUCTIONS
 }
 
 __all__ = ["REPRODUCTIONS", "Outcome", "Reproduction"]
