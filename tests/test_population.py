@@ -112,3 +112,26 @@ def test_adam_and_clipping_and_state_noise_run():
                 noise_scale=np.array([0.0, 0.1, 0.1], np.float32))
     assert not res.diverged.any()
     assert np.all(np.isfinite(res.final_loss))
+
+
+def test_orthogonal_init_trains_on_several_cpu_devices():
+    """The orthogonal initialiser's QR (a LAPACK custom call) once hung a program sharded over CPU devices."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import jax, numpy as np
+        from rnnscope.models.base import ModelConfig
+        from rnnscope.optim import OptimizerConfig
+        from rnnscope.train.population import TaskConfig, TrainConfig, train_population
+        assert jax.device_count() == 2
+        r = train_population(ModelConfig("elman", 32, 1, 1, init="orthogonal"), TaskConfig("latch", (("seq_len", 11),)),
+                             OptimizerConfig(name="sgd", learning_rate=0.1),
+                             TrainConfig(steps=5, batch=8, record_log_points=2, probes=("loss", "jac_lyapunov")),
+                             np.arange(40))
+        print("done", np.isfinite(r.final_loss).all())
+    """)
+    env = {**__import__("os").environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, env=env)
+    assert out.returncode == 0 and "done True" in out.stdout, out.stderr[-2000:]

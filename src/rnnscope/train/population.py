@@ -343,7 +343,9 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     mesh = member_mesh(one_device=any(p.one_device for p in probes))
     pop_update_at = population_map(jax.vmap(member_update), block, mesh)
     pop_record_at = population_map(jax.vmap(member_record), block, mesh)
-    pop_init = population_map(jax.vmap(member_init), block, mesh)
+    # initialisation runs as its own program on one device: LAPACK custom calls (the orthogonal
+    # initialiser's QR) made a program sharded over several CPU devices hang (jax 0.10.2)
+    pop_init = jax.jit(blocked(jax.vmap(member_init), block))
 
     def per_member(step, like):
         # the step arrives per member (all equal) so that it can be blocked like the rest
@@ -363,21 +365,24 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         traj, state = record(traj, state, 0, offset)
         return state, traj
 
-    @jax.jit
+    record_first = jax.jit(first_record)
+
     def init(seeds, hp):
-        return first_record(pop_init(seeds, hp), jnp.int32(0))
+        return record_first(pop_init(seeds, hp), jnp.int32(0))
 
     @jax.jit
+    def continued(fresh, params, opt_state, diverged, diverged_step, offset):
+        opt_state = opt_state._replace(hyperparams=fresh.opt_state.hyperparams)
+        state = fresh._replace(params=params, opt_state=opt_state, diverged=diverged, diverged_step=diverged_step)
+        return first_record(state, offset)
+
     def resume(seeds, hp, params, opt_state, diverged, diverged_step, offset):
         """A fresh state whose parameters, optimiser state and flags come from an earlier phase.
 
         The optimiser keeps its moments and noise key; its hyper-parameters are this
         phase's ``hp``.
         """
-        fresh = pop_init(seeds, hp)
-        opt_state = opt_state._replace(hyperparams=fresh.opt_state.hyperparams)
-        state = fresh._replace(params=params, opt_state=opt_state, diverged=diverged, diverged_step=diverged_step)
-        return first_record(state, offset)
+        return continued(pop_init(seeds, hp), params, opt_state, diverged, diverged_step, offset)
 
     @jax.jit
     def run_segment(state, traj, hp, steps, offset):
