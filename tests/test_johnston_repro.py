@@ -47,3 +47,26 @@ def test_retraining_a_member_gives_its_stored_numbers(tiny, tmp_path):
     for mid in ids:
         stored = float(table.loc[table["member_id"] == mid, "final_loss"].iloc[0])
         assert again[mid][4] == stored or (np.isnan(again[mid][4]) and np.isnan(stored))
+
+
+def test_analyze_command_prints_and_writes_the_tables(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    profile = TINY._replace(lrs=(0.3, 30.0))  # the huge rate diverges: EG flags to analyse
+    johnston.run_local(johnston.sweep_spec(profile, "tinyj"), johnston.Store(tmp_path / "tinyj"))
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-m", "rnnscope.cli", "analyze", "tinyj", "--store", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "48 members" in out.stdout and "incidence" in out.stdout
+    table = pd.read_csv(tmp_path / "tinyj" / "analysis" / "incidence.csv")
+    assert int(table.loc[0, "n"]) == 48 and int(table.loc[0, "n_flag"]) > 0
+    # a run without the gradient probes gets one line saying what is missing
+    spec = johnston.sweep_spec(profile, "plain").model_copy(update={"record": johnston.parse_spec(
+        {"name": "x", "record": {"probes": ["loss"]}}).record})
+    johnston.run_local(spec, johnston.Store(tmp_path / "plain"))
+    bad = subprocess.run([sys.executable, "-m", "rnnscope.cli", "analyze", "plain", "--store", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "credit_ratio_median" in bad.stderr

@@ -224,6 +224,72 @@ def show(
     console.print(table)
 
 
+def _frame_table(frame, columns=None, digits: int = 4) -> Table:
+    table = Table()
+    columns = list(columns or frame.columns)
+    for c in columns:
+        table.add_column(str(c), overflow="fold")
+    for _, row in frame[columns].iterrows():
+        table.add_row(*[f"{v:.{digits}g}" if isinstance(v, float) else str(v) for v in row])
+    return table
+
+
+VEG_INPUTS = ("success", "credit_ratio_median", "grad_norm_max", "grad_norm_initial")
+
+
+@app.command()
+def analyze(
+    run_ref: str = typer.Argument(..., help="run directory, or experiment name under --store"),
+    store: Path = typer.Option(Path("runs"), "--store"),
+    vg: float = typer.Option(1e-6, "--vg", help="vanishing: median credit ratio below this"),
+    eg: float = typer.Option(1e3, "--eg", help="exploding: max gradient norm above this times its initial value"),
+    out: Path = typer.Option(None, "--out", help="where the tables go (default RUN/analysis)"),
+):
+    """Does vanishing/exploding gradient predict failure? Incidence, logistic regression and factor importance.
+
+    Needs a sweep that recorded the probes grad_norm and credit_ratio (nonfinite_grad too, if
+    possible) on a task with a success criterion (latch, adding). Factors are the config
+    columns that vary across members.
+
+    Example: rnnscope analyze johnston --store runs
+    """
+    from .analysis import factorial
+    from .store import Store
+
+    root = resolve_run(run_ref, store)
+    with Store(root).connect() as con:
+        table = con.execute("SELECT * FROM members").df()
+    missing = [c for c in VEG_INPUTS if c not in table.columns]
+    if missing:
+        fail(f"analyze: the members table has no {', '.join(missing)} (record the probes grad_norm and "
+             "credit_ratio on a task with a success criterion)")
+    table = table[table["success"].notna()].copy()
+    table["success"] = table["success"].astype(bool)
+    table["nonfinite"] = table.get("nonfinite_grad_sum", 0).fillna(0) + table["diverged"].astype(int)
+    factors = [c for c in table.columns if c.startswith(("task_", "model_", "optimizer_")) and table[c].nunique() > 1]
+    result = factorial.analyze_sweep(table, factors, vg, eg)
+    target = out or root / "analysis"
+    target.mkdir(parents=True, exist_ok=True)
+    f = result.flags
+    console.print(f"{root}: {f.n} members, VG {f.n_vg}, EG {f.n_eg}, VEG {f.n_veg} (VG: credit ratio < {vg:g}; "
+                  f"EG: max grad norm > {eg:g} x initial or non-finite); factors: {', '.join(factors)}",
+                  soft_wrap=True)
+    sections = {"incidence": result.incidence, "regression": result.regression, "importance": result.importance}
+    for name, part in sections.items():
+        frame = part.terms if name == "regression" and part.resolved else part.to_frame() if part.resolved else None
+        if frame is None:
+            console.print(f"{name}: unresolved: {part.reason}", soft_wrap=True)
+            continue
+        frame.to_csv(target / f"{name}.csv", index=False)
+        shown = {"incidence": ["cell", "n", "n_flag", "p_success_flag", "p_success_noflag", "p_flag_success",
+                               "p_flag_failure"],
+                 "regression": ["term", "odds_ratio", "or_lo", "or_hi", "p", "note"],
+                 "importance": ["term", "df", "lr_stat", "p_holm", "deviance_share", "rank"]}[name]
+        console.print(f"[bold]{name}[/bold]")
+        console.print(_frame_table(frame, [c for c in shown if c in frame.columns]))
+    console.print(f"tables in {target}", soft_wrap=True)
+
+
 @app.command()
 def query(
     sql: str = typer.Argument(..., help="DuckDB SQL over the views `members` and `trajectories`"),

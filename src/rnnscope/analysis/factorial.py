@@ -1151,3 +1151,24 @@ def _sensitivity_row(flags: VegFlags, factors, interactions, cluster, success, l
     else:
         problems.append(f"regression: {reg.reason}")
     return {**row, "resolved": inc.resolved and reg.resolved, "reason": "; ".join(problems)}
+
+
+# ---------------------------------------------------------------- everything at once
+
+
+class SweepAnalysis(NamedTuple):
+    """Flags, incidence, regression and factor importance of one sweep at one threshold pair."""
+
+    flags: VegFlags
+    incidence: Incidence
+    regression: SuccessRegression
+    importance: FactorImportance
+
+
+def analyze_sweep(table: pd.DataFrame, factors: Sequence[str], vg_threshold: float = VG_THRESHOLD,
+                  eg_factor: float = EG_FACTOR) -> SweepAnalysis:
+    """Layers 1-3 of the digest's analysis (section 5) on a members table with VEG inputs and ``success``."""
+    flags = veg_flags(table, vg_threshold, eg_factor)
+    flagged = flags.table
+    return SweepAnalysis(flags, incidence(flagged, VEG), success_regression(flagged, list(factors), VEG),
+                         factor_importance(flagged, list(factors), VEG))

@@ -226,11 +226,8 @@ def _share_of(importance: factorial.FactorImportance, term: str) -> float:
 
 
 def finding_claims(table: pd.DataFrame, flags: factorial.VegFlags) -> tuple[list[Claim], dict]:
-    factors = list(FACTORS)
-    flagged = flags.table
-    inc = factorial.incidence(flagged, "VEG")
-    reg = factorial.success_regression(flagged, factors, "VEG")
-    imp = factorial.factor_importance(flagged, factors, "VEG")
+    analysis = factorial.analyze_sweep(table, list(FACTORS), flags.vg_threshold, flags.eg_factor)
+    inc, reg, imp = analysis.incidence, analysis.regression, analysis.importance
     pooled = inc.pooled.iloc[0] if inc.resolved else None
     claims = [
         Claim("VEG is common across the design (share of runs flagged VG or EG)", "> 0.10 (digest: most long-lag "
