@@ -26,8 +26,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/rnnscope run examples/demo.toml --store runs
 	$(VENV)/bin/rnnscope show demo --store runs
 
+# one pytest process per test file, two at a time: each file starts from a fresh JAX
+# (a single process compiling for the whole suite once crashed inside XLA late in the run)
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	ls tests/test_*.py | xargs -P 2 -n 1 $(PY) -m pytest -p no:cacheprovider
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/population_throughput.py
