@@ -1,5 +1,7 @@
 """The population engine: determinism across population sizes, divergence isolation, probes."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -91,6 +93,27 @@ def test_spectral_radius_probe_matches_numpy(pop64):
         np.testing.assert_allclose(init.trajectories["spectral_radius"][i, 0], expected, rtol=1e-5)
 
 
+def test_eigenvalues_probe_is_the_cloud_of_the_linear_rnn():
+    # for a linear RNN the state Jacobian is W_h at every state: the probe must return its eigenvalues
+    from rnnscope.models import get_model
+
+    linear = dataclasses.replace(MODEL, arch="linear")
+    cfg = TrainConfig(steps=1, batch=8, record_every=1, record_log_points=None, probe_batch=8, eval_batch=8,
+                      probes=("eigenvalues", "spectral_radius"))
+    res = train_population(linear, TASK, SGD, cfg, np.arange(2), {"lr": LRS[:2]})
+    model = get_model("linear")
+    for seed in range(2):
+        keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+        W = np.asarray(model.init(keys[0], linear, {"init_scale": 1.0, "gate": 0.05})["W_h"], np.float64)
+        got = res.trajectories["eigenvalues"][seed, 0]
+        assert got.shape == (2, MODEL.hidden)
+        key = lambda z: (round(z.real, 4), round(z.imag, 4))  # noqa: E731
+        np.testing.assert_allclose(sorted(got[0] + 1j * got[1], key=key),
+                                   sorted(np.linalg.eigvals(W), key=key), atol=1e-5)
+        np.testing.assert_allclose(np.abs(got[0] + 1j * got[1]).max(), res.trajectories["spectral_radius"][seed, 0],
+                                   rtol=1e-6)
+
+
 def test_grad_norm_probe_is_positive_and_finite(pop64):
     g = pop64.trajectories["grad_norm"]
     assert np.all(np.isfinite(g)) and np.all(g > 0)
@@ -115,7 +138,8 @@ def test_adam_and_clipping_and_state_noise_run():
 
 
 def test_orthogonal_init_trains_on_several_cpu_devices():
-    """The orthogonal initialiser's QR (a LAPACK custom call) once hung a program sharded over CPU devices."""
+    """The orthogonal initialiser's QR (a LAPACK custom call) once hung a program sharded over CPU devices
+    (Elman: inside the sharded program; LSTM: while its result was resharded)."""
     import subprocess
     import sys
     import textwrap
@@ -130,8 +154,17 @@ def test_orthogonal_init_trains_on_several_cpu_devices():
                              OptimizerConfig(name="sgd", learning_rate=0.1),
                              TrainConfig(steps=5, batch=8, record_log_points=2, probes=("loss", "jac_lyapunov")),
                              np.arange(40))
-        print("done", np.isfinite(r.final_loss).all())
+        print("done elman", np.isfinite(r.final_loss).all())
+        r = train_population(ModelConfig("lstm", 32, 16, 1, init="orthogonal"),
+                             TaskConfig("multilag_pareto", (("seq_len", 64), ("l_max", 48), ("k", 6))),
+                             OptimizerConfig(name="adamw"),
+                             TrainConfig(steps=4, batch=32, record_every=2, record_log_points=None, probes=("loss",),
+                                         probe_batch=16, eval_batch=16, block=16), np.arange(3),
+                             {"lr": np.full(3, 1e-3, np.float32), "clip": np.ones(3, np.float32),
+                              "gate": np.full(3, 0.02, np.float32)})
+        print("done lstm", np.isfinite(r.final_loss).all())
     """)
     env = {**__import__("os").environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, env=env)
-    assert out.returncode == 0 and "done True" in out.stdout, out.stderr[-2000:]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=150, env=env)
+    assert out.returncode == 0 and "done elman True" in out.stdout and "done lstm True" in out.stdout, \
+        out.stderr[-2000:]

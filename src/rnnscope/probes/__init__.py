@@ -14,6 +14,7 @@ PROBES: dict[str, Probe] = {
     "loss": Probe("loss", basic.loss),
     "grad_norm": Probe("grad_norm", basic.grad_norm),
     "spectral_radius": Probe("spectral_radius", basic.spectral_radius),
+    "eigenvalues": Probe("eigenvalues", basic.jacobian_eigenvalues),
     "bulk_radius": Probe("bulk_radius", outliers.bulk_radius_probe),
     "outlier": Probe("outlier", outliers.outlier_probe, (3,)),
     **transport.transport_probes(),

@@ -100,3 +100,14 @@ def spectral_radius(ctx: ProbeContext) -> jax.Array:
     """
     jac = state_jacobian_at_rest(ctx.model, ctx.cfg, ctx.params)
     return jnp.max(jnp.abs(eigvals(jac))).astype(jnp.float32)
+
+
+def jacobian_eigenvalues(ctx: ProbeContext) -> jax.Array:
+    """Every eigenvalue lambda_i of the state Jacobian at rest, as rows (Re lambda_i, Im lambda_i): shape (2, n).
+
+    The cloud whose largest modulus ``spectral_radius`` records; for a linear
+    RNN these are the eigenvalues of W_h, whose outliers carry the learned
+    time scales tau = -1 / log|lambda| (Bordelon et al. 2025; Livi 2026).
+    """
+    lam = eigvals(state_jacobian_at_rest(ctx.model, ctx.cfg, ctx.params))
+    return jnp.stack([lam.real, lam.imag]).astype(jnp.float32)

@@ -345,7 +345,12 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     pop_record_at = population_map(jax.vmap(member_record), block, mesh)
     # initialisation runs as its own program on one device: LAPACK custom calls (the orthogonal
     # initialiser's QR) made a program sharded over several CPU devices hang (jax 0.10.2)
-    pop_init = jax.jit(blocked(jax.vmap(member_init), block))
+    init_program = jax.jit(blocked(jax.vmap(member_init), block))
+
+    def pop_init(seeds, hp):
+        # waited for before a sharded program reads it: resharding an array whose one-device
+        # program is still inside a LAPACK call deadlocked (an LSTM's orthogonal init, 2 CPU devices)
+        return jax.block_until_ready(init_program(seeds, hp))
 
     def per_member(step, like):
         # the step arrives per member (all equal) so that it can be blocked like the rest
