@@ -23,8 +23,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/rnnscope run examples/demo.toml --store runs
-	$(VENV)/bin/rnnscope show demo --store runs
+	$(VENV)/bin/rnnscope demo --store runs
 
 # one pytest process per test file, two at a time: each file starts from a fresh JAX
 # (a single process compiling for the whole suite once crashed inside XLA late in the run)

@@ -54,12 +54,23 @@ def rnnscope(*args, cwd):
 
 
 def test_reproduce_oscillator_quick_passes_and_writes_claims_and_figures(tmp_path):
-    res = rnnscope("reproduce", "integrate-oscillator", "--quick", "--out", str(tmp_path), cwd=tmp_path)
+    res = rnnscope("reproduce", "integrate-oscillator", "--quick", "--out", str(tmp_path), "--json", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     out = tmp_path / "integrate-oscillator"
     claims = json.loads((out / "claims.json").read_text())
     assert len(claims) >= 8 and all(c["passed"] for c in claims)
     assert (out / "eigenvalues.png").stat().st_size > 10_000 and (out / "pair_vs_theory.png").exists()
+    # --json prints one document: the last result, the claims and the figures
+    printed = json.loads(res.stdout)
+    assert printed["claims_table"] == claims and printed["passed"] == len(claims) == printed["claims"]
+    assert printed["profile"] == "quick" and printed["wall_s"] > 0
+    assert str(out / "eigenvalues.png") in printed["figures"]
+    # --list shows that result as the last one on this machine
+    listing = json.loads(rnnscope("reproduce", "--list", "--json", "--out", str(tmp_path), cwd=tmp_path).stdout)
+    last = {e["name"]: e["last_result"] for e in listing}
+    assert last["integrate-oscillator"]["passed"] == len(claims) and last["integrate-rich"] is None
+    table = rnnscope("reproduce", "--list", "--out", str(tmp_path), cwd=tmp_path).stdout
+    assert f"quick: {len(claims)}/{len(claims)} claims pass" in table and "not run here yet" in table
 
 
 def test_reproduce_lists_and_rejects_unknown_names(tmp_path):

@@ -1,5 +1,6 @@
 """Results store, resume after a kill, and the command line's handling of bad specs."""
 
+import json
 import os
 import signal
 import subprocess
@@ -135,6 +136,9 @@ def test_kill_9_then_rerun_stores_every_member_once(tmp_path, spec_file):
     assert len(counts) == 6 and set(counts) == {1}
     shown = cli("show", "resume", "--store", str(root))
     assert shown.returncode == 0 and "6 members" in shown.stdout
+    as_json = json.loads(cli("show", "resume", "--store", str(root), "--json").stdout)
+    assert as_json["members"] == 6 and [c["optimizer_lr"] for c in as_json["cells"]] == [0.01, 0.1]
+    assert all(c["members"] == 3 for c in as_json["cells"])
     q = cli("query", "SELECT COUNT(DISTINCT member_id) AS n FROM trajectories", "--store", str(root))
     assert q.returncode == 0 and "6" in q.stdout
 
@@ -192,3 +196,58 @@ def test_parse_spec_expands_seeds():
 def test_every_example_spec_plans(path):
     chunks, total = plan(load_spec(path))
     assert total > 0 and chunks
+
+
+def test_a_store_refuses_members_of_a_spec_with_another_budget(spec_file, tmp_path):
+    root = tmp_path / "runs"
+    assert cli("run", str(spec_file), "--store", str(root)).returncode == 0
+    before = sorted(p.name for p in (root / "resume" / "members").glob("*.parquet"))
+    spec_text = (root / "resume" / "spec.json").read_text()
+    # more seeds and another grid level may join the store ...
+    grown = tmp_path / "grown.toml"
+    grown.write_text(SPEC.replace("seeds = 3", "seeds = 4").replace("[0.01, 0.1]", "[0.01, 0.1, 0.3]"))
+    # ... a longer training may not: its members would share ids with the stored ones
+    for change, field in (("steps = 6", "steps = 9"), ("every = 3", "every = 2")):
+        other = tmp_path / "other.toml"
+        other.write_text(SPEC.replace(change, field))
+        res = cli("run", str(other), "--store", str(root))
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+        assert "holds members of another spec" in res.stderr and field.split(" = ")[0] in res.stderr
+        assert sorted(p.name for p in (root / "resume" / "members").glob("*.parquet")) == before
+        assert (root / "resume" / "spec.json").read_text() == spec_text
+        plan = cli("sweep", str(other), "--plan", "--no-calibrate", "--store", str(root))
+        assert plan.returncode == 2 and "holds members of another spec" in plan.stderr
+    res = cli("run", str(grown), "--store", str(root))
+    assert res.returncode == 0 and "6 of 12 members already stored" in res.stdout, res.stderr
+    assert len(member_counts(Store(root / "resume"))) == 12
+
+
+def test_members_record_their_code_and_spec_and_show_warns_on_mixed_code(spec_file, tmp_path):
+    import jax
+    import pyarrow.parquet as pq
+
+    import rnnscope
+    from rnnscope.runner.provenance import git_commit
+
+    root = tmp_path / "runs"
+    assert cli("run", str(spec_file), "--store", str(root)).returncode == 0
+    members = rnnscope.load("resume", store=root)
+    assert set(members["rnnscope_version"]) == {rnnscope.__version__}
+    assert set(members["jax_version"]) == {jax.__version__}
+    assert set(members["git_commit"]) == {git_commit()}
+    assert members["platform"].str.startswith("cpu ").all()
+    for _, m in members.iterrows():
+        spec = json.loads(m["spec"])
+        assert spec["seeds"] == [m["seed"]] and spec["steps"] == 6 and spec["record"]["every"] == 3
+        assert spec["optimizer"]["lr"] == m["optimizer_lr"] and spec["model"]["hidden"] == 4
+    assert "warning" not in cli("show", "resume", "--store", str(root)).stderr
+    # one chunk as an older version of the code would have written it
+    first = sorted((root / "resume" / "members").glob("*.parquet"))[0]
+    table = pq.read_table(first)
+    old = table.set_column(table.schema.get_field_index("rnnscope_version"), "rnnscope_version",
+                           pa.array(["0.0.9"] * table.num_rows))
+    pq.write_table(old, first)
+    shown = cli("show", "resume", "--store", str(root))
+    assert shown.returncode == 0 and "mixes members computed by 2 versions of the code" in shown.stderr
+    assert "rnnscope_version 0.0.9" in shown.stderr
+    assert len(json.loads(cli("show", "resume", "--store", str(root), "--json").stdout)["code_versions"]) == 2

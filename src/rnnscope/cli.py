@@ -1,4 +1,5 @@
-"""Command line: ``rnnscope run SPEC.toml``, ``rnnscope sweep SPEC.toml``, ``rnnscope show RUN``, ``rnnscope query SQL``.
+"""Command line: ``rnnscope demo``, ``run SPEC``, ``sweep SPEC``, ``show RUN``, ``report RUN``, ``query SQL``,
+``analyze RUN``, ``reproduce NAME``.
 
 Trace of ``rnnscope run spec.toml``: :func:`run` -> ``spec.load_spec`` ->
 ``runner.run_local`` -> ``runner.plan`` (members, chunks) -> ``runner.run_chunk``
@@ -7,6 +8,7 @@ Trace of ``rnnscope run spec.toml``: :func:`run` -> ``spec.load_spec`` ->
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -17,7 +19,19 @@ from rich.table import Table
 
 from .spec import SpecError, load_spec
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="rnnscope: populations of recurrent networks.")
+HELP = """rnnscope: train populations of recurrent networks and measure how they learn long time scales.
+
+\b
+Examples:
+  rnnscope demo                              # capacity ladder, report at runs/demo/report.html
+  rnnscope run examples/elman_grid.toml      # train a spec into runs/elman-grid
+  rnnscope show elman-grid                   # summary per grid cell (--json for scripts)
+  rnnscope report elman-grid                 # runs/elman-grid/report.html
+  rnnscope reproduce --list                  # published results and their last result here
+  rnnscope reproduce integrate-rich --quick  # check a paper's claims in minutes
+"""
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
 console = Console()
 if not console.is_terminal:
     console.width = 160  # piped output: tables keep their column names
@@ -111,7 +125,8 @@ def run(
 ):
     """Train every member of a spec (skipping members already stored) and store the results.
 
-    Example: rnnscope run examples/demo.toml --store runs
+    \b
+    Example: rnnscope run examples/elman_grid.toml --store runs
     """
     from .runner import run_local
     from .store import Store
@@ -123,9 +138,10 @@ def run(
 def _print_plan(spec, target, calibrate: bool) -> None:
     from .runner import plan
     from .runner.estimate import estimate, group_label
+    from .runner.plan import stored_members
 
     try:
-        chunks, total = plan(spec, target.member_ids())
+        chunks, total = plan(spec, stored_members(spec, target))
     except SpecError as err:
         fail(str(err))
     todo = sum(len(c.members) for c in chunks)
@@ -169,6 +185,7 @@ def sweep(
     A sweep that was interrupted (Ctrl-C, kill -9, a lost worker) resumes when run again
     and ends with every member stored exactly once.
 
+    \b
     Examples: rnnscope sweep examples/johnston_latch.toml --plan
               rnnscope sweep examples/johnston_latch.toml --runner ray
     """
@@ -195,8 +212,14 @@ def sweep(
 def show(
     run_ref: str = typer.Argument(..., help="run directory, or experiment name under --store"),
     store: Path = typer.Option(Path("runs"), "--store"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON (for scripts)"),
 ):
-    """Summary table of a run: members, divergence and final loss per grid cell."""
+    """Summary table of a run: members, divergence and final loss per grid cell.
+
+    \b
+    Examples: rnnscope show elman-grid
+              rnnscope show runs/elman-grid --json | jq '.cells[0]'
+    """
     from .store import Store
 
     st = Store(resolve_run(run_ref, store))
@@ -215,6 +238,15 @@ def show(
         names = [d[0] for d in cur.description]
         rows = cur.fetchall()
         total = con.execute("SELECT COUNT(*), SUM(diverged::INT) FROM members").fetchone()
+        codes = code_versions(con, cols)
+    if len(codes) > 1:
+        err_console.print(f"warning: {st.root} mixes members computed by {len(codes)} versions of the code: "
+                          + "; ".join(codes), markup=False, highlight=False, soft_wrap=True)
+    if as_json:
+        cells = [dict(zip(names, (None if isinstance(v, float) and v != v else v for v in r))) for r in rows]
+        print(json.dumps({"run": str(st.root), "members": total[0], "diverged": total[1], "cells": cells,
+                          "code_versions": codes}, default=str))
+        return
     console.print(f"{st.root}: {total[0]} members, {total[1]} diverged", soft_wrap=True)
     table = Table()
     for n in names:
@@ -222,6 +254,17 @@ def show(
     for r in rows:
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
     console.print(table)
+
+
+def code_versions(con, columns: list[str]) -> list[str]:
+    """The distinct (rnnscope version, git commit, JAX version, platform) of a run's members, as text."""
+    from .runner.provenance import PROVENANCE_COLUMNS
+
+    present = [c for c in PROVENANCE_COLUMNS if c in columns]
+    if not present:
+        return []
+    rows = con.execute(f"SELECT DISTINCT {', '.join(present)}, COUNT(*) FROM members GROUP BY ALL ORDER BY ALL").fetchall()
+    return [", ".join(f"{c} {v}" for c, v in zip(present, r[:-1]) if v) + f" ({r[-1]} members)" for r in rows]
 
 
 def _frame_table(frame, columns=None, digits: int = 4) -> Table:
@@ -251,6 +294,7 @@ def analyze(
     possible) on a task with a success criterion (latch, adding). Factors are the config
     columns that vary across members.
 
+    \b
     Example: rnnscope analyze johnston --store runs
     """
     from .analysis import factorial
@@ -267,7 +311,8 @@ def analyze(
     table["success"] = table["success"].astype(bool)
     table["nonfinite"] = table.get("nonfinite_grad_sum", 0).fillna(0) + table["diverged"].astype(int)
     factors = [c for c in table.columns if c.startswith(("task_", "model_", "optimizer_")) and table[c].nunique() > 1]
-    result = factorial.analyze_sweep(table, factors, vg, eg)
+    with console.status(f"fitting {len(table)} members ..."):
+        result = factorial.analyze_sweep(table, factors, vg, eg)
     target = out or root / "analysis"
     target.mkdir(parents=True, exist_ok=True)
     f = result.flags
@@ -296,7 +341,11 @@ def query(
     run_ref: str = typer.Option(None, "--run", help="run directory or experiment name; default: the only run"),
     store: Path = typer.Option(Path("runs"), "--store"),
 ):
-    """Run DuckDB SQL on a run's store and print the result."""
+    """Run DuckDB SQL on a run's store and print the result.
+
+    \b
+    Example: rnnscope query "SELECT optimizer_lr, avg(final_loss) FROM members GROUP BY 1" --run elman-grid
+    """
     import duckdb
 
     from .store import Store
@@ -329,29 +378,46 @@ def claims_table(claims) -> Table:
     return table
 
 
+def _last_result_text(result: dict | None) -> str:
+    if result is None:
+        return "not run here yet"
+    return (f"{result['profile']}: {result['passed']}/{result['claims']} claims pass, {result['wall_s']:.0f} s "
+            f"({result['finished'][:10]})")
+
+
 @app.command()
 def reproduce(
     name: str = typer.Argument(None, help="reproduction name; see --list"),
     quick: bool = typer.Option(False, "--quick", help="smaller configuration that checks every claim in minutes"),
     profile: str = typer.Option(None, "--profile", help="sizes to run at: quick, default, or (where offered) paper"),
-    list_all: bool = typer.Option(False, "--list", help="list the reproductions and exit"),
-    out: Path = typer.Option(Path("runs"), "--out", help="figures and claims.json go to OUT/NAME"),
+    list_all: bool = typer.Option(False, "--list", help="list the reproductions with their last result and exit"),
+    out: Path = typer.Option(Path("runs"), "--out", help="figures, claims.json and result.json go to OUT/NAME"),
+    as_json: bool = typer.Option(False, "--json", help="print the claims (or with --list, the list) as JSON"),
 ):
     """Run a published study's experiment and check its claims (exit 1 if any claim fails).
 
-    Example: rnnscope reproduce integrate-rich --quick
-    """
-    import time
+    The last result of each reproduction (profile, claims passed, runtime on this
+    machine) is kept in OUT/NAME/result.json and shown by --list.
 
-    from .experiments import REPRODUCTIONS
-    from .experiments.claims import write_claims
+    \b
+    Examples: rnnscope reproduce --list
+              rnnscope reproduce integrate-rich --quick
+              rnnscope reproduce anticollapse-ladder --profile default --json
+    """
+    from .experiments import REPRODUCTIONS, last_result, run_reproduction
 
     if list_all or name is None:
+        entries = [{"name": r.name, "paper": r.paper, "summary": r.summary, "profiles": list(r.profiles),
+                    "last_result": last_result(out / r.name)} for r in REPRODUCTIONS.values()]
+        if as_json:
+            print(json.dumps(entries))
+            return
         table = Table()
-        for col in ("name", "paper", "what it shows", "profiles"):
+        for col in ("name", "paper", "what it shows", "profiles", f"last result here (in {out})"):
             table.add_column(col, overflow="fold")
-        for r in REPRODUCTIONS.values():
-            table.add_row(r.name, r.paper, r.summary, ", ".join(r.profiles))
+        for e in entries:
+            table.add_row(e["name"], e["paper"], e["summary"], ", ".join(e["profiles"]),
+                          _last_result_text(e["last_result"]))
         console.print(table)
         return
     if name not in REPRODUCTIONS:
@@ -362,22 +428,83 @@ def reproduce(
     profile = "quick" if quick else profile or "default"
     if profile not in repro.profiles:
         fail(f"reproduce: {name} has no profile {profile!r}; allowed {', '.join(repro.profiles)}")
-    target = out / name
-    target.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with console.status(f"running {name} ({profile}) ..."):
-        outcome = repro.run(profile, target)
-    write_claims(outcome.claims, target / "claims.json")
-    console.print(f"{name}: {repro.paper}")
-    console.print(claims_table(outcome.claims))
-    passed = sum(c.passed for c in outcome.claims)
-    console.print(
-        f"{passed}/{len(outcome.claims)} claims pass in {time.perf_counter() - start:.0f} s; "
-        f"figures and claims.json in {target}",
-        soft_wrap=True,
-    )
-    if passed < len(outcome.claims):
+    if as_json:
+        done = run_reproduction(repro, profile, out / name)
+    else:
+        with console.status(f"running {name} ({profile}) ..."):
+            done = run_reproduction(repro, profile, out / name)
+    claims = done.outcome.claims
+    passed = sum(c.passed for c in claims)
+    if as_json:
+        print(json.dumps({**last_result(done.out), "out": str(done.out),
+                          "claims_table": [c._asdict() for c in claims],
+                          "figures": [str(f) for f in done.outcome.figures]}))
+    else:
+        console.print(f"{name}: {repro.paper}")
+        console.print(claims_table(claims))
+        console.print(f"{passed}/{len(claims)} claims pass in {done.wall_s:.0f} s; figures and claims.json in "
+                      f"{done.out}; report: rnnscope report {done.out}", soft_wrap=True)
+    if passed < len(claims):
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    run_ref: str = typer.Argument(..., help="run or reproduction directory, or experiment name under --store"),
+    store: Path = typer.Option(Path("runs"), "--store"),
+):
+    """Write RUN/report.html: spec, claims, figures for the probes recorded, sortable members table.
+
+    Figures are also written as PNG under RUN/figures.
+
+    \b
+    Examples: rnnscope report elman-grid
+              rnnscope report runs/integrate-rich
+    """
+    from .report.html import build_report
+
+    path = Path(run_ref)
+    root = path if path.is_dir() else store / run_ref
+    if not root.is_dir():
+        fail(f"report: no run directory at {path} or {root}")
+    with console.status(f"measuring and drawing {root} ..."):
+        try:
+            page = build_report(root)
+        except FileNotFoundError as err:
+            fail(f"report: {err}")
+    console.print(f"report: {page}", soft_wrap=True)
+
+
+@app.command()
+def demo(
+    store: Path = typer.Option(Path("runs"), "--store", help="the demo writes STORE/demo"),
+):
+    """The main job: how do gated RNNs forget? Train, measure, reproduce, report.
+
+    Trains the capacity ladder (ConstGate, SharedGate, DiagGate, GRU, LSTM; 3 seeds
+    each) on the heavy-tailed-lag task, measures forgetting envelopes, tau spectra,
+    beta, alpha and phases, runs the quick integrator reproduction, and writes
+    STORE/demo/report.html. About 10 minutes on 2 cores; rerunning resumes.
+
+    \b
+    Example: rnnscope demo --store runs
+    """
+    from .demo import run_demo
+
+    progress = RichProgress()
+    try:
+        result = run_demo(store, progress, stage=lambda text: (progress.stop(), console.print(f"[bold]{text}")))
+    except KeyboardInterrupt:
+        progress.stop()
+        fail(f"interrupted; finished chunks are kept in {store / 'demo'} and a rerun resumes", code=130)
+    finally:
+        progress.stop()
+    console.print(_frame_table(result.summary, digits=3))
+    for done in result.reproductions:
+        claims = done.outcome.claims
+        console.print(f"{done.out.name} (quick): {sum(c.passed for c in claims)}/{len(claims)} claims pass "
+                      f"in {done.wall_s:.0f} s", soft_wrap=True)
+    console.print(f"report: {result.report}", soft_wrap=True)
 
 
 def main():

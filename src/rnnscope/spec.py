@@ -73,6 +73,7 @@ class RecordSpec(_Strict):
     every: int | None = Field(None, gt=0)
     log_points: int | None = Field(20, ge=2)
     probes: tuple[str, ...] = ("loss", "grad_norm", "spectral_radius")
+    probe_batch: int = Field(64, gt=0, le=65_536, description="held-out sequences each probe measures on")
     update_buffer: int = Field(0, ge=0, le=1_000_000, description="slow-row updates kept between records "
                                "for the slow_row_updates probe (Livi 2026 keeps 20000); 0 = off")
 
@@ -220,3 +221,26 @@ def flatten(cfg: dict[str, Any]) -> dict[str, Any]:
         for k, v in fields.items():
             out[f"{section}_{k}"] = json.dumps(v) if isinstance(v, (list, dict, tuple)) else v
     return out
+
+
+#: spec fields that change what a stored member means without changing its id (the id hashes the
+#: experiment name, the cell's task / model / optimizer and the seed): a store must not mix them
+RUN_DEFINING = ("steps", "batch", "eval_batch", "record", "success")
+
+
+def stored_spec_conflict(stored: dict[str, Any], spec: Spec) -> str | None:
+    """None if members of ``spec`` may join a store written by ``stored`` (a spec as JSON), else one line.
+
+    Adding seeds or grid levels, or changing the description, chunking or
+    blocking, is fine; a different budget, recording or success rule is not.
+    """
+    current = spec.model_dump(mode="json")
+    for field in RUN_DEFINING:
+        old, new = stored.get(field), current[field]
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    return f"{field}.{key} was {old.get(key)!r} there and is {new.get(key)!r} here"
+        elif old != new:
+            return f"{field} was {old!r} there and is {new!r} here"
+    return None

@@ -14,6 +14,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
+
+from . import envelope as env
+from . import spectrum
 from .envelope import PowerLawWindow
 from .spectrum import BetaInterval, TailFit
 
@@ -109,6 +113,31 @@ def classify_run(window: PowerLawWindow, tail: TailFit, interval: BetaInterval) 
     Unresolved tail fits and intervals carry NaN and so read as "beta unresolved".
     """
     return phase_label(window.passed if window.resolved else None, tail.r2, interval.lo, interval.hi)
+
+
+class MeasuredPhase(NamedTuple):
+    """Everything the phase rule looked at for one network: its label, envelope fits, window, tau tail."""
+
+    label: str
+    fits: env.EnvelopeFits
+    window: PowerLawWindow
+    tail: TailFit
+    interval: BetaInterval
+    tau: np.ndarray
+
+
+def measure_phase(lags: np.ndarray, f: np.ndarray, tau: np.ndarray, seed: int = 0) -> MeasuredPhase:
+    """Livi's phase rule (section 3.5) applied to one network's envelope f(l) and its tau spectrum.
+
+    Fits f(l) (exponential / power / tempered, ``envelope.fit_envelope``), runs
+    the power-law-window gate, fits the CCDF tail of tau and bootstraps beta
+    (``seed`` seeds the bootstrap), and labels the network with ``classify_run``.
+    """
+    fits = env.fit_envelope(lags, f)
+    window = env.power_law_window(fits)
+    tail = spectrum.ccdf_tail_fit(tau)
+    interval = spectrum.bootstrap_beta(tau, seed=seed)
+    return MeasuredPhase(classify_run(window, tail, interval), fits, window, tail, interval, tau)
 
 
 def checkpoint_label(tail_r2: float, beta_lo: float, beta_hi: float) -> str:

@@ -5,11 +5,11 @@
 """
 
 from . import anticollapse, integrate, johnston, learnability
-from .base import Outcome, Reproduction
+from .base import Finished, Outcome, Reproduction, last_result, run_reproduction
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS + learnability.REPRODUCTIONS
     + johnston.REPRODUCTIONS
 }
 
-__all__ = ["REPRODUCTIONS", "Outcome", "Reproduction"]
+__all__ = ["REPRODUCTIONS", "Finished", "Outcome", "Reproduction", "last_result", "run_reproduction"]

@@ -42,7 +42,7 @@ from ..spec import Spec, parse_spec
 from ..store import Store
 from ..train import train_population
 from .base import DEFAULT, PAPER, QUICK, Outcome, Reproduction
-from .claims import Claim, at_least
+from .claims import Claim
 
 PAPER_NAME = "Johnston et al. 2025, long-term dependencies"
 #: Factor columns of the analysis and the spec fields they come from.

@@ -15,12 +15,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..analysis import envelope as env  # noqa: E402
+from ..analysis import spectrum  # noqa: E402
+
 
 class Line(NamedTuple):
     x: np.ndarray
     y: np.ndarray
     label: str = ""
     style: str = "-"
+    color: str | None = None  # None: the next colour of the cycle
 
 
 class Panel(NamedTuple):
@@ -38,7 +42,7 @@ def line_panels(panels: Sequence[Panel], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         for line in panel.lines:
-            ax.plot(line.x, line.y, line.style, label=line.label or None, lw=1.4, ms=3)
+            ax.plot(line.x, line.y, line.style, label=line.label or None, lw=1.4, ms=3, color=line.color)
         ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         if panel.logx:
             ax.set_xscale("log")
@@ -175,6 +179,79 @@ def heatmaps(panels: Sequence[Heatmap], path: Path) -> Path:
         ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         if any(m.label for m in panel.marks):
             ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def envelope_panel(title: str, fits: env.EnvelopeFits) -> Panel:
+    """f(l) on log-log axes with the exponential, power and tempered fits (winner named)."""
+    lags = fits.lags
+    lines = [Line(lags, np.exp(fits.log_f), "f(l), transport Γ0", "o")]
+    e, p, t = fits.exponential, fits.power, fits.tempered
+    lines.append(Line(lags, np.exp(e.a + e.b * lags), f"exponential, τ_env = {e.tau_env:.3g}", "-"))
+    lines.append(Line(lags, np.exp(p.c + p.d * np.log(lags)), f"power, β = {p.beta:.3g}", "--"))
+    lines.append(Line(lags, np.exp(t.a + t.d * np.log(lags) + t.b * lags), f"tempered, β = {t.beta:.3g}", ":"))
+    # the axes follow the data: an extrapolated fit that misses by orders of magnitude leaves the frame
+    lo, hi = np.exp(fits.log_f.min()), np.exp(fits.log_f.max())
+    return Panel(f"{title} (winner: {fits.winner})", "lag l", "f(l)", lines, logx=True, logy=True,
+                 ylim=(lo / 3, hi * 3))
+
+
+def tau_ccdf_panel(title: str, spectra: dict[str, np.ndarray]) -> Panel:
+    """Empirical CCDF P(tau > x) of each named tau sample, on log-log axes."""
+    lines = []
+    for name, tau in spectra.items():
+        x = np.sort(spectrum.valid_tau(tau))
+        if x.size:
+            lines.append(Line(x, 1.0 - np.arange(x.size) / x.size, name, "-"))
+    return Panel(title, "τ", "P(τ > x)", lines, logx=True, logy=True)
+
+
+def eigenvalue_grid(rows: dict[str, Sequence[tuple[str, np.ndarray]]], path: Path) -> Path:
+    """Eigenvalue clouds in the complex plane: one row per named group, one panel per (title, eigenvalues)."""
+    ncols = max(len(panels) for panels in rows.values())
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.4 * ncols, 2.4 * len(rows)), squeeze=False)
+    everything = np.concatenate([np.ravel(lam) for panels in rows.values() for _, lam in panels])
+    finite = everything[np.isfinite(everything)]
+    lim = 1.1 * max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.1
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+    for axes_row, (group, panels) in zip(axes, rows.items()):
+        for ax in axes_row[len(panels):]:
+            ax.axis("off")
+        for ax, (title, lam) in zip(axes_row, panels):
+            ax.plot(circle.real, circle.imag, color="gray", lw=0.8, ls="--")  # |lambda| = 1
+            ax.scatter(np.real(lam), np.imag(lam), s=7, alpha=0.7)
+            ax.set(title=f"{group}\n{title}", xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+            ax.title.set_fontsize(8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    fig.supxlabel("Re λ", fontsize=9)
+    fig.supylabel("Im λ", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def cell_heatmaps(panels: Sequence[tuple[str, np.ndarray]], rows: Sequence[str], cols: Sequence[str],
+                  ylabel: str, xlabel: str, path: Path) -> Path:
+    """Categorical heat maps z[row, col] with every cell's value written in it (NaN cells grey)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.6 + 0.9 * len(cols) * len(panels) + 1.2 * len(panels),
+                                                      1.4 + 0.45 * len(rows)), squeeze=False)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
+    for ax, (title, z) in zip(axes[0], panels):
+        z = np.ma.masked_invalid(np.asarray(z, float))
+        image = ax.imshow(z, cmap=cmap, aspect="auto")
+        fig.colorbar(image, ax=ax)
+        for (i, j), v in np.ndenumerate(np.asarray(z.filled(np.nan))):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color="white",
+                        bbox=dict(facecolor="black", alpha=0.35, lw=0, pad=1))
+        ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable
 
@@ -11,7 +12,8 @@ import pyarrow as pa
 from ..spec import Spec, flatten
 from ..store import Store
 from ..train.population import PopulationResult, train_population
-from .plan import Chunk, plan
+from .plan import Chunk, plan, stored_members
+from .provenance import provenance
 
 
 #: Per-member summaries of recorded probe trajectories (NaN-aware, over the records a member
@@ -58,9 +60,17 @@ def success(task, final_loss: float, final_accuracy: float, diverged: bool, rule
     return None
 
 
+def member_spec(run_spec: dict, member) -> str:
+    """The member's full resolved spec as JSON: the run's spec with this member's cell and seed."""
+    return json.dumps({**run_spec, **member.cfg, "seeds": [member.seed]}, sort_keys=True)
+
+
 def members_table(chunk: Chunk, result: PopulationResult, wall_s: float) -> pa.Table:
-    """One row per member: ids, seed, every config field, final metrics, success, probe summaries and flags."""
+    """One row per member: ids, seed, every config field, final metrics, success, probe summaries, flags,
+    provenance (``provenance.PROVENANCE_COLUMNS``) and the member's resolved spec."""
     rows = []
+    run_spec = json.loads(chunk.spec)
+    code = provenance()
     per_member_wall = wall_s / len(chunk.members)
     task = chunk.static[1].build()
     accuracy = result.final_accuracy if result.final_accuracy is not None else np.full(len(chunk.members), np.nan)
@@ -77,6 +87,7 @@ def members_table(chunk: Chunk, result: PopulationResult, wall_s: float) -> pa.T
             wall_time_s=per_member_wall,
         )
         row.update(probe_summaries(result, i))
+        row.update(code, spec=member_spec(run_spec, m))
         rows.append(row)
     return pa.Table.from_pylist(rows)
 
@@ -126,8 +137,8 @@ def run_local(spec: Spec, store: Store, progress=None) -> dict:
     ``progress``, if given, receives ``start(total_members, todo_members, steps)``,
     ``advance(member_steps)`` and ``chunk_done(n_members)`` calls.
     """
-    done = store.member_ids()
-    chunks, total = plan(spec, done)
+    chunks, total = plan(spec, stored_members(spec, store))
+    store.write_spec(spec.model_dump(mode="json"))  # only once the spec has planned without error
     todo = sum(len(c.members) for c in chunks)
     if progress:
         progress.start(total, todo, spec.steps)

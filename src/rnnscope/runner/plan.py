@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ..models.base import ModelConfig
 from ..optim import OptimizerConfig
-from ..spec import Spec, SpecError, member_id, member_specs
+from ..spec import Spec, SpecError, member_id, member_specs, stored_spec_conflict
 from ..train.population import TaskConfig, TrainConfig
 
 PER_MEMBER = {
@@ -47,6 +47,7 @@ class Chunk(NamedTuple):
     static: tuple  # (ModelConfig, TaskConfig, OptimizerConfig, TrainConfig)
     members: tuple[Member, ...]
     success: tuple[float, float] = (0.95, 0.1)  # (accuracy, relative_mse) of the spec's success criterion
+    spec: str = "{}"  # the run's resolved spec as JSON (each member row holds it with its own cell and seed)
 
 
 def _freeze(v):
@@ -74,7 +75,7 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
                               noise_mode=o["noise_mode"], use_winsor=any(w < 100 for w in winsor_levels))
     r = spec.record
     train_cfg = TrainConfig(steps=spec.steps, batch=spec.batch, record_every=r.every, record_log_points=r.log_points,
-                            probes=tuple(r.probes), segment=spec.segment, block=spec.block,
+                            probes=tuple(r.probes), probe_batch=r.probe_batch, segment=spec.segment, block=spec.block,
                             update_buffer=r.update_buffer, eval_batch=spec.eval_batch)
     return model_cfg, task_cfg, opt_cfg, train_cfg
 
@@ -92,14 +93,30 @@ def plan(spec: Spec, done: set[str] = frozenset()) -> tuple[list[Chunk], int]:
         if key not in statics:
             statics[key] = static_config(spec, m.cfg)
     chunks = []
+    spec_json = json.dumps(spec.model_dump(mode="json", exclude={"grid", "seeds"}), sort_keys=True)
     for key, group in groups.items():
         for i in range(0, len(group), spec.chunk_size):
             part = tuple(group[i : i + spec.chunk_size])
             cid = hashlib.sha1("".join(m.member_id for m in part).encode()).hexdigest()[:16]
             chunks.append(Chunk(cid, spec.name, statics[key], part,
-                                (spec.success.accuracy, spec.success.relative_mse)))
+                                (spec.success.accuracy, spec.success.relative_mse), spec_json))
     return chunks, len(members)
 
 
 def _static_part(cfg: dict[str, Any]) -> dict[str, Any]:
     return {s: {f: v for f, v in fields.items() if (s, f) not in PER_MEMBER} for s, fields in cfg.items()}
+
+
+def stored_members(spec: Spec, store) -> set[str]:
+    """Ids of the members ``store`` holds, after checking that it may receive ``spec``'s members.
+
+    Raises SpecError when the store was written by a spec with another
+    budget, recording or success rule (``spec.RUN_DEFINING``).
+    """
+    stored = store.read_spec()
+    if stored is not None:
+        conflict = stored_spec_conflict(stored, spec)
+        if conflict:
+            raise SpecError(f"{store.root} holds members of another spec ({conflict}); "
+                            "rename the experiment or use another --store")
+    return store.member_ids()

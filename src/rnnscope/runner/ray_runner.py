@@ -20,7 +20,7 @@ import os
 from ..spec import Spec
 from ..store import Store
 from .local import run_chunk
-from .plan import plan
+from .plan import plan, stored_members
 
 #: Ray retries a chunk whose worker process died this many times (Ray's own default is 3).
 MAX_RETRIES = 3
@@ -54,8 +54,8 @@ def run_ray(spec: Spec, store: Store, address: str | None = None, progress=None,
     """
     import ray
 
-    done = store.member_ids()
-    chunks, total = plan(spec, done)
+    chunks, total = plan(spec, stored_members(spec, store))
+    store.write_spec(spec.model_dump(mode="json"))  # only once the spec has planned without error
     todo = sum(len(c.members) for c in chunks)
     if progress:
         progress.start(total, todo, spec.steps)

@@ -5,6 +5,7 @@ Layout of a store directory::
     members/<chunk>.parquet        one row per member (config, seed, final metrics, flags)
     trajectories/<chunk>.parquet   one row per (member, probe, recorded step)
     catalog.duckdb                 views ``members`` and ``trajectories`` over those files
+    spec.json                      the resolved spec of the run
 
 A chunk is written trajectories first, members last, each to a temporary name
 and then renamed, so a chunk counts as done exactly when its members file
@@ -16,6 +17,7 @@ and the catalogue holds views, so readers never block on writers.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -56,6 +58,18 @@ class Store:
         if trajectories is not None and trajectories.num_rows:
             _write_atomic(trajectories, self._dir(TRAJECTORIES) / f"{chunk}.parquet")
         _write_atomic(members, self._dir(MEMBERS) / f"{chunk}.parquet")
+
+    def write_spec(self, spec: dict) -> None:
+        """``spec.json``: the resolved spec of the run (rewritten by every run of it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".spec.json.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(json.dumps(spec, indent=2, sort_keys=True))
+        os.replace(tmp, self.root / "spec.json")
+
+    def read_spec(self) -> dict | None:
+        """The ``spec.json`` of an earlier run (None if there is none)."""
+        path = self.root / "spec.json"
+        return json.loads(path.read_text()) if path.is_file() else None
 
     def member_ids(self) -> set[str]:
         """Ids of every member already stored (read from the Parquet files, no catalogue needed)."""

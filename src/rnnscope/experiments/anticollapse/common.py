@@ -19,12 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...analysis import envelope as env
 from ...analysis import phase, spectrum
 from ...models.base import ModelConfig
 from ...optim import OptimizerConfig
 from ...probes.transport import lag_grid
-from ...report.figures import Line, Panel
 from ...train import PopulationResult, TaskConfig, TrainConfig, train_population
 
 PAPER_NAME = "Livi 2026, anti-collapse dynamics"
@@ -113,29 +111,11 @@ def train_rung(arch: str, profile: Profile, opt: OptimizerConfig = ADAMW, hp: di
     return RungRun(arch, lag_grid(profile.seq_len), res.record_steps, envelope, tau, res, model, task)
 
 
-class MemberPhase(NamedTuple):
-    label: str
-    fits: env.EnvelopeFits
-    window: env.PowerLawWindow
-    tail: spectrum.TailFit
-    interval: spectrum.BetaInterval
-    tau: np.ndarray
-
-
-def member_phase(lags: np.ndarray, f: np.ndarray, tau: np.ndarray, seed: int) -> MemberPhase:
-    """Livi's phase rule (digest section 3.5) for one member's envelope and tau spectrum."""
-    fits = env.fit_envelope(lags, f)
-    window = env.power_law_window(fits)
-    tail = spectrum.ccdf_tail_fit(tau)
-    interval = spectrum.bootstrap_beta(tau, seed=seed)
-    return MemberPhase(phase.classify_run(window, tail, interval), fits, window, tail, interval, tau)
-
-
-def final_phases(run: RungRun) -> list[MemberPhase]:
+def final_phases(run: RungRun) -> list[phase.MeasuredPhase]:
     """The phase of every member at the last record (diverged members get label "")."""
     out = []
     for i in range(run.envelope.shape[0]):
-        p = member_phase(run.lags, run.envelope[i, -1], run.tau[i, -1], seed=i)
+        p = phase.measure_phase(run.lags, run.envelope[i, -1], run.tau[i, -1], seed=i)
         out.append(p._replace(label="") if run.result.diverged[i] else p)
     return out
 
@@ -155,31 +135,3 @@ def nan_median(values, axis=None):
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(np.asarray(values, float), axis=axis)
 
-
-# ---------------------------------------------------------------------------
-# Figures
-# ---------------------------------------------------------------------------
-
-
-def envelope_panel(title: str, fits: env.EnvelopeFits) -> Panel:
-    """f(l) on log-log axes with the exponential, power and tempered fits (winner named)."""
-    lags = fits.lags
-    lines = [Line(lags, np.exp(fits.log_f), "f(l), transport Γ0", "o")]
-    e, p, t = fits.exponential, fits.power, fits.tempered
-    lines.append(Line(lags, np.exp(e.a + e.b * lags), f"exponential, τ_env = {e.tau_env:.3g}", "-"))
-    lines.append(Line(lags, np.exp(p.c + p.d * np.log(lags)), f"power, β = {p.beta:.3g}", "--"))
-    lines.append(Line(lags, np.exp(t.a + t.d * np.log(lags) + t.b * lags), f"tempered, β = {t.beta:.3g}", ":"))
-    # the axes follow the data: an extrapolated fit that misses by orders of magnitude leaves the frame
-    lo, hi = np.exp(fits.log_f.min()), np.exp(fits.log_f.max())
-    return Panel(f"{title} (winner: {fits.winner})", "lag l", "f(l)", lines, logx=True, logy=True,
-                 ylim=(lo / 3, hi * 3))
-
-
-def tau_ccdf_panel(title: str, spectra: dict[str, np.ndarray]) -> Panel:
-    """Empirical CCDF P(tau > x) of each named tau sample, on log-log axes."""
-    lines = []
-    for name, tau in spectra.items():
-        x = np.sort(spectrum.valid_tau(tau))
-        if x.size:
-            lines.append(Line(x, 1.0 - np.arange(x.size) / x.size, name, "-"))
-    return Panel(title, "τ", "P(τ > x)", lines, logx=True, logy=True)

@@ -19,11 +19,10 @@ import numpy as np
 
 from ...analysis import envelope as env
 from ...analysis import phase, spectrum
-from ...report.figures import Line, Panel, grouped_bars, line_panels
+from ...report.figures import Line, Panel, envelope_panel, grouped_bars, line_panels, tau_ccdf_panel
 from ..base import Outcome
 from ..claims import Claim, at_least, equal
-from .common import (PROFILES, RungRun, envelope_panel, final_phases, nan_median, spectrum_over_training,
-                     tau_ccdf_panel, train_rung)
+from .common import PROFILES, RungRun, final_phases, nan_median, spectrum_over_training, train_rung
 
 RUNGS = ("sharedgate", "diaggate", "gru", "lstm")
 #: The loss must fall by this share of its starting value for a rung to count as trained (our choice).

@@ -19,11 +19,11 @@ from ...analysis import phase
 from ...models import get_model
 from ...optim import OptimizerConfig
 from ...probes.transport import batched_initial_state, neuron_timescales, step_factors
-from ...report.figures import line_panels
+from ...report.figures import envelope_panel, line_panels
 from ...tasks import make_task
 from ..base import Outcome
 from ..claims import at_most, close, equal
-from .common import PROFILES, final_phases, envelope_panel, member_hp, train_rung
+from .common import PROFILES, final_phases, member_hp, train_rung
 
 GATE = 0.05
 
