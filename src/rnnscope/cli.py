@@ -91,11 +91,21 @@ def resolve_run(run_ref: str, root: Path) -> Path:
     fail(f"run {run_ref!r}: no results at {path} or {root / run_ref}")
 
 
-def _load(spec_path: Path):
+#: a spec expanding to more members than this runs only with --yes
+LARGE_RUN = 100_000
+
+
+def _load(spec_path: Path, yes: bool = True):
+    from .spec import member_count
+
     try:
-        return load_spec(spec_path)
+        spec = load_spec(spec_path)
     except SpecError as err:
         fail(str(err))
+    if not yes and member_count(spec) > LARGE_RUN:
+        fail(f"{spec_path}: the spec expands to {member_count(spec):,} members (more than {LARGE_RUN:,}); "
+             "check the grid and seeds, and pass --yes to run it")
+    return spec
 
 
 def _train(spec, target, train) -> None:
@@ -122,6 +132,7 @@ def _train(spec, target, train) -> None:
 def run(
     spec_path: Path = typer.Argument(..., help="experiment spec (TOML)"),
     store: Path = typer.Option(Path("runs"), "--store", help="directory holding run stores"),
+    yes: bool = typer.Option(False, "--yes", help=f"run a spec of more than {LARGE_RUN:,} members"),
 ):
     """Train every member of a spec (skipping members already stored) and store the results.
 
@@ -131,7 +142,7 @@ def run(
     from .runner import run_local
     from .store import Store
 
-    spec = _load(spec_path)
+    spec = _load(spec_path, yes)
     _train(spec, Store(store / spec.name), run_local)
 
 
@@ -179,6 +190,7 @@ def sweep(
     no_calibrate: bool = typer.Option(False, "--no-calibrate", help="with --plan: skip the calibration run"),
     runner: str = typer.Option("local", "--runner", help="local (this process) or ray (one Ray task per chunk)"),
     address: str = typer.Option(None, "--address", help="Ray cluster address; default: start a local Ray instance"),
+    yes: bool = typer.Option(False, "--yes", help=f"run a spec of more than {LARGE_RUN:,} members"),
 ):
     """Plan a factorial spec, then train every member not yet stored, locally or on a Ray cluster.
 
@@ -191,7 +203,7 @@ def sweep(
     """
     from .store import Store
 
-    spec = _load(spec_path)
+    spec = _load(spec_path, yes or plan_only)
     target = Store(store / spec.name)
     if plan_only:
         _print_plan(spec, target, calibrate=not no_calibrate)
@@ -263,7 +275,8 @@ def code_versions(con, columns: list[str]) -> list[str]:
     present = [c for c in PROVENANCE_COLUMNS if c in columns]
     if not present:
         return []
-    rows = con.execute(f"SELECT DISTINCT {', '.join(present)}, COUNT(*) FROM members GROUP BY ALL ORDER BY ALL").fetchall()
+    columns = ", ".join(present)
+    rows = con.execute(f"SELECT {columns}, COUNT(*) FROM members GROUP BY ALL ORDER BY ALL").fetchall()
     return [", ".join(f"{c} {v}" for c, v in zip(present, r[:-1]) if v) + f" ({r[-1]} members)" for r in rows]
 
 

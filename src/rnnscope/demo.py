@@ -88,7 +88,8 @@ t - l) with exponential, power-law and tempered fits, the spectrum of its per-ne
 the exponent β of that spectrum's tail, the tail index α of its gradient noise, and the phase the
 envelope and spectrum imply (Livi 2026). The phase rule ends with a runs test that, on the smooth
 envelopes of trained networks, rejects the slight bend of any power-law window longer than about a dozen
-lags; the column "power-law window, audited" repeats the gate with that test on 10 log-even lags. The integrator reproduction checks a closed-form theory of
+lags; the column "power-law window, audited" repeats the gate with that test on 10 log-even lags. The
+integrator reproduction checks a closed-form theory of
 how linear networks learn one time scale (Bordelon et al. 2025). Everything below was measured in this
 run; the members table is sortable and the store can be queried with <code>rnnscope query</code>.</p>
 <h2>Summary per architecture</h2>{table}"""

@@ -16,11 +16,15 @@ import itertools
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 ARCHS = ("elman", "linear", "ctrnn", "constgate", "sharedgate", "diaggate", "gru", "lstm", "lru")
+
+
+#: an integer field: TOML's true, 3.0 or "3" are refused rather than read as 1 or 3
+Int = Annotated[int, Strict()]
 
 
 class SpecError(ValueError):
@@ -28,12 +32,12 @@ class SpecError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelSpec(_Strict):
     arch: Literal[ARCHS] = "elman"  # type: ignore[valid-type]
-    hidden: int = Field(32, gt=0, le=8192)
+    hidden: Int = Field(32, gt=0, le=8192)
     init: Literal["gaussian", "orthogonal", "aligned"] = "gaussian"
     init_scale: float = Field(1.0, gt=0)
     io_scale: float = Field(0.0, ge=0)  # read-in/read-out scale; 0 = the model's default
@@ -70,11 +74,11 @@ class OptimizerSpec(_Strict):
 
 
 class RecordSpec(_Strict):
-    every: int | None = Field(None, gt=0)
-    log_points: int | None = Field(20, ge=2)
+    every: Int | None = Field(None, gt=0)
+    log_points: Int | None = Field(20, ge=2)
     probes: tuple[str, ...] = ("loss", "grad_norm", "spectral_radius")
-    probe_batch: int = Field(64, gt=0, le=65_536, description="held-out sequences each probe measures on")
-    update_buffer: int = Field(0, ge=0, le=1_000_000, description="slow-row updates kept between records "
+    probe_batch: Int = Field(64, gt=0, le=65_536, description="held-out sequences each probe measures on")
+    update_buffer: Int = Field(0, ge=0, le=1_000_000, description="slow-row updates kept between records "
                                "for the slow_row_updates probe (Livi 2026 keeps 20000); 0 = off")
 
     @field_validator("probes")
@@ -109,13 +113,13 @@ class SuccessSpec(_Strict):
 class Spec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    seeds: list[int] | int = Field(1, validate_default=True)
-    steps: int = Field(100, gt=0)
-    batch: int = Field(32, gt=0)
-    chunk_size: int = Field(256, gt=0)
-    segment: int = Field(1000, gt=0)
-    block: int = Field(16, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
-    eval_batch: int = Field(256, gt=0, le=100_000, description="held-out sequences of the final loss and accuracy")
+    seeds: list[Int] | Int = Field(1, validate_default=True)
+    steps: Int = Field(100, gt=0)
+    batch: Int = Field(32, gt=0)
+    chunk_size: Int = Field(256, gt=0)
+    segment: Int = Field(1000, gt=0)
+    block: Int = Field(16, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
+    eval_batch: Int = Field(256, gt=0, le=100_000, description="held-out sequences of the final loss and accuracy")
     task: TaskSpec = TaskSpec()
     model: ModelSpec = ModelSpec()
     optimizer: OptimizerSpec = OptimizerSpec()
@@ -244,3 +248,11 @@ def stored_spec_conflict(stored: dict[str, Any], spec: Spec) -> str | None:
         elif old != new:
             return f"{field} was {old!r} there and is {new!r} here"
     return None
+
+
+def member_count(spec: Spec) -> int:
+    """How many members the spec expands to (grid cells x seeds), without expanding it."""
+    count = len(spec.seeds)
+    for levels in spec.grid.values():
+        count *= len(levels)
+    return count

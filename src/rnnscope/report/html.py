@@ -25,8 +25,8 @@ from .run_figures import Figure, run_figures
 #: members tables longer than this show their first rows only (the store has them all)
 MAX_TABLE_ROWS = 2000
 #: members-table columns shown first, in this order, when present
-LEADING_COLUMNS = ("seed", "phase", "envelope_winner", "window_audit", "beta", "beta_env", "alpha", "final_loss", "final_accuracy",
-                   "success", "diverged", "diverged_step")
+LEADING_COLUMNS = ("cell", "seed", "phase", "envelope_winner", "window_audit", "beta", "beta_env", "alpha",
+                   "final_loss", "final_accuracy", "success", "diverged", "diverged_step")
 HIDDEN_COLUMNS = ("experiment", "chunk", "spec", "rnnscope_version", "git_commit", "jax_version", "platform")
 
 STYLE = """

@@ -23,6 +23,7 @@ from ..experiments.claims import Claim, read_claims
 from ..probes.noise import GRAD_DIRECTIONS
 from ..probes.transport import lag_grid
 from ..store import Store
+from ..tasks import make_task
 
 #: member columns that identify rather than describe (left out of group labels and heat maps)
 ID_COLUMNS = ("experiment", "member_id", "chunk", "seed")
@@ -162,6 +163,14 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def sequence_length(run: RunData) -> int:
+    """The members' sequence length: the ``task_seq_len`` column, else the task the spec builds."""
+    if "task_seq_len" in run.members:
+        return int(run.members["task_seq_len"].iloc[0])
+    task = dict(run.spec["task"]) if run.spec else {}
+    return make_task(task.pop("name"), **task).seq_len
+
+
 def measure_phases(run: RunData) -> PhaseMeasurements | None:
     """Livi's phase rule on every member's last record, and beta, beta_env, alpha along training.
 
@@ -174,8 +183,7 @@ def measure_phases(run: RunData) -> PhaseMeasurements | None:
     ids = run.members["member_id"].tolist()
     env_traj = trajectory(run.root, "envelope", ids)
     tau = trajectory(run.root, "timescales", ids).values
-    seq_len = int(run.members["task_seq_len"].iloc[0]) if "task_seq_len" in run.members else 2 * env_traj.values.shape[-1]
-    lags = lag_grid(seq_len)
+    lags = lag_grid(sequence_length(run))
     diverged = run.members["diverged"].to_numpy(bool)
     final = [None if diverged[i] else _quiet(phase.measure_phase, lags, env_traj.values[i, -1], tau[i, -1], seed=i)
              for i in range(len(ids))]
