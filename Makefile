@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 # one pytest process per test file, two at a time: each file starts from a fresh JAX
 # (a single process compiling for the whole suite once crashed inside XLA late in the run)
 test: $(VENV)/.installed-test
-	ls tests/test_*.py | xargs -P 2 -n 1 $(PY) -m pytest -p no:cacheprovider
+	ls tests/test_*.py tests/faults/test_*.py | xargs -P 2 -n 1 $(PY) -m pytest -p no:cacheprovider
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/population_throughput.py

@@ -101,3 +101,15 @@ def test_report_command_writes_the_page_and_rejects_a_missing_run(run_dir, tmp_p
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: report: no run directory")
     assert "Traceback" not in bad.stderr
+
+
+def test_report_of_a_population_that_all_diverged(tmp_path):
+    spec = {**SPEC, "name": "all-diverged", "seeds": 1, "optimizer": {"name": "sgd", "lr": 1e6},
+            "grid": {"model.arch": ["sharedgate", "diaggate"]}}
+    root = rnnscope.run(spec, store=tmp_path)
+    assert rnnscope.load(root)["diverged"].all()
+    page = build_report(root).read_text()
+    assert "2 members · 2 diverged" in page
+    members = page[page.index("id='members'"):]
+    assert members.count("<td>diverged</td>") == 2  # the phase column says why nothing was measured
+    assert "alt='loss'" in page and "alt='envelopes'" not in page  # no envelope of a diverged network

@@ -140,3 +140,22 @@ def test_unknown_runner_is_a_one_line_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rnnscope.cli", "sweep", str(spec_file), "--runner", "slurm"],
                          capture_output=True, text=True, timeout=300, env=ENV, cwd=tmp_path)
     assert out.returncode == 2 and out.stderr.strip() == "error: --runner 'slurm': allowed local, ray"
+
+
+def test_the_same_spec_and_seeds_store_identical_numbers_whatever_the_chunk_size(tmp_path):
+    """Chunking decides which members compile and run together, never their numbers (blocks are fixed)."""
+    frames = {}
+    for chunk in (6, 4, 1):
+        store = Store(tmp_path / f"chunk{chunk}")
+        run_local(parse_spec(__import__("tomllib").loads(spec_text(chunk=chunk))), store)
+        with store.connect() as con:
+            m = con.execute("SELECT * EXCLUDE (chunk, wall_time_s) FROM members ORDER BY member_id").df()
+            t = con.execute("SELECT * EXCLUDE (chunk) FROM trajectories ORDER BY member_id, probe, step").df()
+        frames[chunk] = (m, t)
+        assert len(list((store.root / "members").glob("*.parquet"))) == -(-6 // chunk)
+    m6, t6 = frames[6]
+    for chunk in (4, 1):
+        m, t = frames[chunk]
+        assert m.equals(m6), f"members differ with chunk_size {chunk}"
+        assert t[["member_id", "probe", "step"]].equals(t6[["member_id", "probe", "step"]])
+        assert np.array_equal(t.value.to_numpy(float), t6.value.to_numpy(float), equal_nan=True)

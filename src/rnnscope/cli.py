@@ -83,11 +83,17 @@ class RichProgress:
 
 
 def resolve_run(run_ref: str, root: Path) -> Path:
+    """The run directory of ``run_ref`` (a path or an experiment name under ``root``), checked readable."""
+    from .store import Store, StoreError
+
     path = Path(run_ref)
-    if (path / "members").exists():
-        return path
-    if (root / run_ref / "members").exists():
-        return root / run_ref
+    for candidate in (path, root / run_ref):
+        if (candidate / "members").exists():
+            try:
+                Store(candidate).check_readable()
+            except StoreError as err:
+                fail(str(err), code=1)
+            return candidate
     fail(f"run {run_ref!r}: no results at {path} or {root / run_ref}")
 
 
@@ -110,17 +116,29 @@ def _load(spec_path: Path, yes: bool = True):
 
 def _train(spec, target, train) -> None:
     """Run ``train(spec, store, progress)`` with progress, one-line errors and a resumable Ctrl-C."""
+    from .store import StoreError
+
     progress = RichProgress()
     try:
         # planning (which checks every task's arguments) happens before any training
         summary = train(spec, target, progress)
     except SpecError as err:
         fail(str(err))
+    except StoreError as err:
+        progress.stop()
+        fail(str(err), code=1)
+    except OSError as err:
+        progress.stop()
+        fail(f"cannot write to {target.root}: {err.strerror or err} ({err.filename or 'store'}); the chunks finished "
+             "before are kept, and rerunning the spec resumes once the store is writable", code=1)
     except KeyboardInterrupt:
         progress.stop()
         fail(f"interrupted; finished chunks are kept in {target.root} and a rerun resumes", code=130)
     finally:
         progress.stop()
+    for chunk in summary.get("quarantined", []):
+        err_console.print(f"warning: chunk {chunk} of {target.root} was unreadable: moved aside as *.corrupt and its "
+                          "members trained again", markup=False, highlight=False, soft_wrap=True)
     console.print(
         f"{summary['trained']} members trained, {summary['skipped']} already stored; "
         f"results in {target.root} (members, trajectories); try: rnnscope show {target.root}",
@@ -367,7 +385,7 @@ def query(
         runs = sorted(p.parent for p in store.glob("*/members"))
         if len(runs) != 1:
             fail(f"--run is needed: {len(runs)} runs under {store}")
-        root = runs[0]
+        root = resolve_run(str(runs[0]), store)
     else:
         root = resolve_run(run_ref, store)
     try:
@@ -475,6 +493,7 @@ def report(
               rnnscope report runs/integrate-rich
     """
     from .report.html import build_report
+    from .store import Store, StoreError
 
     path = Path(run_ref)
     root = path if path.is_dir() else store / run_ref
@@ -482,9 +501,12 @@ def report(
         fail(f"report: no run directory at {path} or {root}")
     with console.status(f"measuring and drawing {root} ..."):
         try:
+            Store(root).check_readable()
             page = build_report(root)
         except FileNotFoundError as err:
             fail(f"report: {err}")
+        except StoreError as err:
+            fail(f"report: {err}", code=1)
     console.print(f"report: {page}", soft_wrap=True)
 
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from ..spec import Spec, flatten
 from ..store import Store
 from ..train.population import PopulationResult, train_population
-from .plan import Chunk, plan, stored_members
+from .plan import Chunk, claim_store
 from .provenance import provenance
 
 
@@ -137,22 +137,22 @@ def run_local(spec: Spec, store: Store, progress=None) -> dict:
     ``progress``, if given, receives ``start(total_members, todo_members, steps)``,
     ``advance(member_steps)`` and ``chunk_done(n_members)`` calls.
     """
-    chunks, total = plan(spec, stored_members(spec, store))
-    store.write_spec(spec.model_dump(mode="json"))  # only once the spec has planned without error
-    todo = sum(len(c.members) for c in chunks)
-    if progress:
-        progress.start(total, todo, spec.steps)
-    for chunk in chunks:
-        last = [0]
-
-        def on_steps(steps_done, chunk=chunk, last=last):
-            if progress:
-                progress.advance((steps_done - last[0]) * len(chunk.members))
-            last[0] = steps_done
-
-        members, traj = run_chunk(chunk, on_steps)
-        store.write_chunk(chunk.chunk_id, members, traj)
-        store.register()
+    with claim_store(spec, store) as claim:
+        todo = sum(len(c.members) for c in claim.chunks)
         if progress:
-            progress.chunk_done(len(chunk.members))
-    return {"total": total, "skipped": total - todo, "trained": todo, "chunks": len(chunks)}
+            progress.start(claim.total, todo, spec.steps)
+        for chunk in claim.chunks:
+            last = [0]
+
+            def on_steps(steps_done, chunk=chunk, last=last):
+                if progress:
+                    progress.advance((steps_done - last[0]) * len(chunk.members))
+                last[0] = steps_done
+
+            members, traj = run_chunk(chunk, on_steps)
+            store.write_chunk(chunk.chunk_id, members, traj)
+            store.register()
+            if progress:
+                progress.chunk_done(len(chunk.members))
+    return {"total": claim.total, "skipped": claim.total - todo, "trained": todo, "chunks": len(claim.chunks),
+            "quarantined": claim.quarantined}

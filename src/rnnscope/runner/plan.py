@@ -7,6 +7,7 @@ family, budget) share one compiled program; what varies inside a chunk
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from typing import Any, NamedTuple
@@ -47,7 +48,8 @@ class Chunk(NamedTuple):
     static: tuple  # (ModelConfig, TaskConfig, OptimizerConfig, TrainConfig)
     members: tuple[Member, ...]
     success: tuple[float, float] = (0.95, 0.1)  # (accuracy, relative_mse) of the spec's success criterion
-    spec: str = "{}"  # the run's resolved spec as JSON (each member row holds it with its own cell and seed)
+    spec: str = "{}"  # the run's resolved spec as JSON, less execution settings (each member row holds it
+    # with its own cell and seed)
 
 
 def _freeze(v):
@@ -93,7 +95,10 @@ def plan(spec: Spec, done: set[str] = frozenset()) -> tuple[list[Chunk], int]:
         if key not in statics:
             statics[key] = static_config(spec, m.cfg)
     chunks = []
-    spec_json = json.dumps(spec.model_dump(mode="json", exclude={"grid", "seeds"}), sort_keys=True)
+    # execution settings (chunking, blocking, segments) change no member's numbers: left out, so that
+    # a store is the same whatever they were
+    spec_json = json.dumps(spec.model_dump(mode="json", exclude={"grid", "seeds", "chunk_size", "block", "segment"}),
+                           sort_keys=True)
     for key, group in groups.items():
         for i in range(0, len(group), spec.chunk_size):
             part = tuple(group[i : i + spec.chunk_size])
@@ -107,16 +112,42 @@ def _static_part(cfg: dict[str, Any]) -> dict[str, Any]:
     return {s: {f: v for f, v in fields.items() if (s, f) not in PER_MEMBER} for s, fields in cfg.items()}
 
 
-def stored_members(spec: Spec, store) -> set[str]:
-    """Ids of the members ``store`` holds, after checking that it may receive ``spec``'s members.
-
-    Raises SpecError when the store was written by a spec with another
-    budget, recording or success rule (``spec.RUN_DEFINING``).
-    """
+def check_store_spec(spec: Spec, store) -> None:
+    """Raise SpecError when ``store`` was written by a spec with another budget, recording or success rule
+    (``spec.RUN_DEFINING``): its members would share ids with ``spec``'s."""
     stored = store.read_spec()
     if stored is not None:
         conflict = stored_spec_conflict(stored, spec)
         if conflict:
             raise SpecError(f"{store.root} holds members of another spec ({conflict}); "
                             "rename the experiment or use another --store")
+
+
+def stored_members(spec: Spec, store) -> set[str]:
+    """Ids of the members ``store`` holds, after ``check_store_spec`` (StoreError if a file is unreadable)."""
+    check_store_spec(spec, store)
+    store.check_readable()
     return store.member_ids()
+
+
+class Claim(NamedTuple):
+    chunks: list[Chunk]  # what is left to train
+    total: int  # members of the spec
+    quarantined: list[str]  # unreadable chunks moved aside (their members are in ``chunks`` again)
+
+
+@contextlib.contextmanager
+def claim_store(spec: Spec, store):
+    """Validate ``spec`` against ``store``, then hold the store's writer lock and yield a :class:`Claim`.
+
+    Nothing is written before the spec has planned without error. Under the
+    lock, unreadable chunk files are moved aside and the plan is made from the
+    members stored now, so two writers can never train the same member.
+    """
+    plan(spec)
+    check_store_spec(spec, store)
+    with store.writer():
+        quarantined = store.quarantine_unreadable()
+        chunks, total = plan(spec, store.member_ids())
+        store.write_spec(spec.model_dump(mode="json"))
+        yield Claim(chunks, total, quarantined)

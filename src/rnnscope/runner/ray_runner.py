@@ -20,7 +20,7 @@ import os
 from ..spec import Spec
 from ..store import Store
 from .local import run_chunk
-from .plan import plan, stored_members
+from .plan import claim_store
 
 #: Ray retries a chunk whose worker process died this many times (Ray's own default is 3).
 MAX_RETRIES = 3
@@ -52,15 +52,20 @@ def run_ray(spec: Spec, store: Store, address: str | None = None, progress=None,
     the end. ``progress`` gets ``start`` and ``chunk_done`` calls (no per-step
     progress: the steps happen in other processes).
     """
+    with claim_store(spec, store) as claim:
+        todo = sum(len(c.members) for c in claim.chunks)
+        if progress:
+            progress.start(claim.total, todo, spec.steps)
+        if claim.chunks:
+            _train_on_ray(claim.chunks, store, address, num_cpus, progress, spec.steps)
+    return {"total": claim.total, "skipped": claim.total - todo, "trained": todo, "chunks": len(claim.chunks),
+            "quarantined": claim.quarantined}
+
+
+def _train_on_ray(chunks, store: Store, address, num_cpus, progress, steps: int) -> None:
+    """One Ray task per chunk; this process (the store's one writer) stores each result as it arrives."""
     import ray
 
-    chunks, total = plan(spec, stored_members(spec, store))
-    store.write_spec(spec.model_dump(mode="json"))  # only once the spec has planned without error
-    todo = sum(len(c.members) for c in chunks)
-    if progress:
-        progress.start(total, todo, spec.steps)
-    if not chunks:
-        return {"total": total, "skipped": total, "trained": 0, "chunks": 0}
     started = _connect(address, num_cpus)
     try:
         train = ray.remote(max_retries=MAX_RETRIES)(run_chunk)
@@ -72,9 +77,8 @@ def run_ray(spec: Spec, store: Store, address: str | None = None, progress=None,
             store.write_chunk(chunk.chunk_id, members, trajectories)
             store.register()
             if progress:
-                progress.advance(len(chunk.members) * spec.steps)
+                progress.advance(len(chunk.members) * steps)
                 progress.chunk_done(len(chunk.members))
     finally:
         if started:
             ray.shutdown()
-    return {"total": total, "skipped": total - todo, "trained": todo, "chunks": len(chunks)}

@@ -17,6 +17,8 @@ and the catalogue holds views, so readers never block on writers.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import uuid
@@ -28,6 +30,10 @@ import pyarrow.parquet as pq
 
 MEMBERS = "members"
 TRAJECTORIES = "trajectories"
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be used as it is, as one line meant for the user."""
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -58,6 +64,70 @@ class Store:
         if trajectories is not None and trajectories.num_rows:
             _write_atomic(trajectories, self._dir(TRAJECTORIES) / f"{chunk}.parquet")
         _write_atomic(members, self._dir(MEMBERS) / f"{chunk}.parquet")
+
+    @contextlib.contextmanager
+    def writer(self):
+        """Hold the store's writer lock (``.writer.lock``, an flock) while training into it.
+
+        A second process that tries to write the same store gets a StoreError
+        at once. The kernel drops the lock when its holder exits, even by
+        ``kill -9``, so a crashed run never leaves the store locked.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".writer.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreError(f"{self.root} is being written by {holder}; wait for it to finish "
+                                 "(a store takes one writer at a time)") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            self._remove_stale_temporaries()
+            try:
+                yield self
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _remove_stale_temporaries(self) -> None:
+        # half-written files of a writer that died; only the lock holder may remove them
+        for directory in (self.root, self._dir(MEMBERS), self._dir(TRAJECTORIES)):
+            for tmp in directory.glob(".*.tmp") if directory.exists() else []:
+                tmp.unlink(missing_ok=True)
+
+    def unreadable_chunks(self) -> list[Path]:
+        """Members or trajectories files whose Parquet footer cannot be read (truncated or overwritten)."""
+        bad = []
+        for path in self._files(MEMBERS) + self._files(TRAJECTORIES):
+            try:
+                pq.read_metadata(path)
+            except (OSError, pa.ArrowException):
+                bad.append(path)
+        return bad
+
+    def check_readable(self) -> None:
+        """Raise StoreError naming the first unreadable file (readers call it before querying)."""
+        bad = self.unreadable_chunks()
+        if bad:
+            raise StoreError(f"{bad[0]} is not a readable Parquet file ({len(bad)} such file(s)); "
+                             "rerunning the spec moves them aside and retrains their members")
+
+    def quarantine_unreadable(self) -> list[str]:
+        """Move unreadable chunk files (and their partner file) aside as ``*.corrupt``; return the chunk names.
+
+        Their members are then missing from the store, so the next plan trains
+        them again; nothing readable is touched.
+        """
+        chunks = sorted({p.stem for p in self.unreadable_chunks()})
+        for chunk in chunks:
+            for name in (MEMBERS, TRAJECTORIES):
+                path = self._dir(name) / f"{chunk}.parquet"
+                if path.exists():
+                    os.replace(path, path.with_name(f"{path.name}.corrupt"))
+        return chunks
 
     def write_spec(self, spec: dict) -> None:
         """``spec.json``: the resolved spec of the run (rewritten by every run of it)."""
