@@ -25,10 +25,11 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/rnnscope demo --store runs
 
-# one pytest process per test file, two at a time: each file starts from a fresh JAX
-# (a single process compiling for the whole suite once crashed inside XLA late in the run)
+# one pytest process per test file, two at a time, each printing its wall time: each file starts
+# from a fresh JAX (a single process compiling for the whole suite once crashed inside XLA late in the run)
 test: $(VENV)/.installed-test
-	ls tests/test_*.py tests/faults/test_*.py | xargs -P 2 -n 1 $(PY) -m pytest -p no:cacheprovider
+	ls tests/test_*.py tests/faults/test_*.py | xargs -P 2 -I{} sh -c \
+	  'start=$$(date +%s); $(PY) -m pytest -p no:cacheprovider {}; rc=$$?; echo "{}: $$(($$(date +%s) - start)) s"; exit $$rc'
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/population_throughput.py

@@ -413,6 +413,78 @@ def numpy_peak_gflops(n: int = 2048, repeats: int = 3) -> float:
 
 
 # ---------------------------------------------------------------------------
+# 4. the loop for a sweep: last-step or every-step targets, MSE or logistic loss, norm clipping
+
+#: Losses of ``torch_loop_train_sweep``: each the mean over every target entry, as rnnscope's.
+LOOP_LOSSES = {
+    "mse": torch.nn.functional.mse_loss,
+    "logistic": torch.nn.functional.binary_cross_entropy_with_logits,  # logits against {0, 1} labels
+}
+
+
+def member_modules(params: Params, p: int) -> tuple[torch.nn.RNN, torch.nn.Linear]:
+    """Member ``p`` of the shared layout as an ``nn.RNN`` (``bias_hh`` zero and frozen) and an ``nn.Linear``."""
+    H, D = np.shape(params["W_x"])[1:]
+    rnn = torch.nn.RNN(D, H, num_layers=1, nonlinearity="tanh", bias=True)
+    lin = torch.nn.Linear(H, 1)
+    with torch.no_grad():
+        for name, tensor in _module_tensors(rnn, lin):
+            tensor.copy_(_to_torch(params[name][p]))
+        rnn.bias_hh_l0.zero_()
+    rnn.bias_hh_l0.requires_grad_(False)
+    return rnn, lin
+
+
+def _module_tensors(rnn: torch.nn.RNN, lin: torch.nn.Linear) -> list[tuple[str, torch.Tensor]]:
+    """(name in the shared layout, module tensor) pairs."""
+    return [("W_h", rnn.weight_hh_l0), ("W_x", rnn.weight_ih_l0), ("b", rnn.bias_ih_l0),
+            ("W_y", lin.weight), ("b_y", lin.bias)]
+
+
+def torch_loop_train_sweep(params: Params, lrs, clips, xs, ys, steps: int, *, target: str = "last",
+                           loss: str = "logistic"):
+    """The loop over members (as ``torch_loop_train``) with the options a sweep varies.
+
+    ``target``: ``"last"`` scores only the last step's readout, ``ys`` of shape
+    (S, B, 1) (a latch); ``"every"`` scores every step, ``ys`` of shape
+    (S, T, B, 1) (as ``torch_loop_train``). ``loss``: a key of
+    ``LOOP_LOSSES``. ``clips``: (P,) global-norm clip levels applied with
+    ``torch.nn.utils.clip_grad_norm_`` to the trainable parameters before each
+    SGD step; a non-finite level is off and skips the call. Returns
+    ``(final_params, last_losses)`` in the shared layout.
+    """
+    if target not in ("last", "every"):
+        raise ValueError(f"target must be 'last' or 'every', got {target!r}")
+    S, T, B = np.shape(xs)[:3]
+    expected = (S, B, 1) if target == "last" else (S, T, B, 1)
+    if np.shape(ys) != expected:
+        raise ValueError(f"ys has shape {np.shape(ys)}, expected {expected} for target {target!r}")
+    P = _shapes(params, lrs, xs, np.broadcast_to(np.zeros((), np.float32), (S, T, B, 1)), steps)[0]
+    loss_fn = LOOP_LOSSES[loss]
+    xs_t = _to_torch(np.asarray(xs)[:steps])
+    ys_t = _to_torch(np.asarray(ys)[:steps])
+    out = {k: np.empty(np.shape(params[k]), np.float32) for k in PARAM_NAMES}
+    last = np.empty(P, np.float32)
+    for p in range(P):
+        rnn, lin = member_modules(params, p)
+        trainable = [q for q in (*rnn.parameters(), *lin.parameters()) if q.requires_grad]
+        opt = torch.optim.SGD(trainable, lr=float(lrs[p]))
+        clip = float(clips[p])
+        for s in range(steps):
+            opt.zero_grad(set_to_none=True)
+            hs, h_last = rnn(xs_t[s])  # (T, B, H) and (1, B, H)
+            value = loss_fn(lin(h_last[0] if target == "last" else hs), ys_t[s])
+            value.backward()
+            if np.isfinite(clip):
+                torch.nn.utils.clip_grad_norm_(trainable, clip)
+            opt.step()
+        last[p] = value.item()
+        for name, tensor in _module_tensors(rnn, lin):
+            out[name][p] = tensor.detach().cpu().numpy()
+    return out, last
+
+
+# ---------------------------------------------------------------------------
 # helpers for the benchmark script and the self-check
 
 
