@@ -82,7 +82,7 @@ def test_interrupted_run_resumes_with_every_member_once(tmp_path, spec_file):
         run_local(spec, store, StopAfter(1))
     assert len(store.member_ids()) == 2  # one chunk of two members landed
     summary = run_local(spec, store)
-    assert summary == {"total": 6, "skipped": 2, "trained": 4, "chunks": 2}
+    assert summary == {"total": 6, "skipped": 2, "trained": 4, "chunks": 2, "quarantined": []}
     counts = member_counts(store)
     assert len(counts) == 6 and set(counts) == {1}
     again = run_local(spec, store)

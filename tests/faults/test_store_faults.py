@@ -111,3 +111,16 @@ def test_a_killed_writer_leaves_no_lock_behind(spec_file, reference, tmp_path):
     assert res.returncode == 0, res.stderr
     assert check_consistent(Store(tmp_path / "faults"), reference) == set(reference)
     assert pq.read_table(sorted(members.glob("*.parquet"))[0]).num_rows == 2
+
+
+def test_a_store_written_by_another_spec_under_the_same_name(spec_file, reference, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", str(spec_file), "--store", str(tmp_path)]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "faults" / "members").glob("*.parquet")}
+    other = tmp_path / "other.toml"
+    other.write_text(spec_file.read_text().replace("steps = 150", "steps = 151"))
+    for command in ("run", "sweep"):
+        res = runner.invoke(app, [command, str(other), "--store", str(tmp_path)])
+        assert res.exit_code == 2 and "holds members of another spec (steps was 150 there" in res.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "faults" / "members").glob("*.parquet")} == before
+    assert check_consistent(Store(tmp_path / "faults"), reference) == set(reference)

@@ -42,7 +42,8 @@ def line_panels(panels: Sequence[Panel], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         for line in panel.lines:
-            ax.plot(line.x, line.y, line.style, label=line.label or None, lw=1.4, ms=3, color=line.color)
+            colour = {} if line.color is None else {"color": line.color}  # a colour in the style string stays
+            ax.plot(line.x, line.y, line.style, label=line.label or None, lw=1.4, ms=3, **colour)
         ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
         if panel.logx:
             ax.set_xscale("log")
