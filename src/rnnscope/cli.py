@@ -168,11 +168,14 @@ def _print_plan(spec, target, calibrate: bool) -> None:
     from .runner import plan
     from .runner.estimate import estimate, group_label
     from .runner.plan import stored_members
+    from .store import StoreError
 
     try:
         chunks, total = plan(spec, stored_members(spec, target))
     except SpecError as err:
         fail(str(err))
+    except StoreError as err:
+        fail(str(err), code=1)
     todo = sum(len(c.members) for c in chunks)
     console.print(f"{spec.name}: {total} members ({len(spec.seeds)} seeds per cell), {total - todo} already stored, "
                   f"{todo} to train in {len(chunks)} chunks", soft_wrap=True)
@@ -525,10 +528,18 @@ def demo(
     Example: rnnscope demo --store runs
     """
     from .demo import run_demo
+    from .store import StoreError
 
     progress = RichProgress()
     try:
         result = run_demo(store, progress, stage=lambda text: (progress.stop(), console.print(f"[bold]{text}")))
+    except StoreError as err:
+        progress.stop()
+        fail(str(err), code=1)
+    except OSError as err:
+        progress.stop()
+        fail(f"cannot write under {store}: {err.strerror or err} ({err.filename or 'store'}); rerunning resumes",
+             code=1)
     except KeyboardInterrupt:
         progress.stop()
         fail(f"interrupted; finished chunks are kept in {store / 'demo'} and a rerun resumes", code=130)
