@@ -522,7 +522,7 @@ def demo(
     Trains the capacity ladder (ConstGate, SharedGate, DiagGate, GRU, LSTM; 3 seeds
     each) on the heavy-tailed-lag task, measures forgetting envelopes, tau spectra,
     beta, alpha and phases, runs the quick integrator reproduction, and writes
-    STORE/demo/report.html. About 10 minutes on 2 cores; rerunning resumes.
+    STORE/demo/report.html. About 5 minutes on 2 cores; rerunning resumes.
 
     \b
     Example: rnnscope demo --store runs
