@@ -25,8 +25,6 @@ from ..probes.transport import lag_grid
 from ..store import Store
 from ..tasks import make_task
 
-#: member columns that identify rather than describe (left out of group labels and heat maps)
-ID_COLUMNS = ("experiment", "member_id", "chunk", "seed")
 #: vector probes stored flat, with the shape to restore (the last axis may differ between members)
 PROBE_SHAPES = {"grad_projections": (GRAD_DIRECTIONS, -1), "eigenvalues": (2, -1)}
 

@@ -8,7 +8,6 @@ the figure needs. Curves are medians over the members of a grid cell.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import phase
+from ..experiments.anticollapse.common import nan_median
 from .figures import Line, Panel, cell_heatmaps, eigenvalue_grid, envelope_panel, grouped_bars, line_panels, \
     tau_ccdf_panel
 from .run_data import PhaseMeasurements, RunData, trajectory
@@ -29,12 +29,6 @@ DEDICATED = {"loss", "envelope", "timescales", "grad_projections", "eigenvalues"
 class Figure(NamedTuple):
     path: Path
     caption: str
-
-
-def _median(values, axis=0):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(np.asarray(values, float), axis=axis)
 
 
 def _groups(labels: pd.Series) -> dict[str, np.ndarray]:
@@ -53,7 +47,7 @@ def _left_out(labels: pd.Series) -> str:
 def _curves(run: RunData, labels: pd.Series, probe: str) -> Panel:
     traj = trajectory(run.root, probe, run.members["member_id"].tolist())
     steps = np.maximum(traj.steps, 1)
-    lines = [Line(steps, _median(traj.values[idx]), label, "o-", f"C{k % 10}")
+    lines = [Line(steps, nan_median(traj.values[idx], axis=0), label, "o-", f"C{k % 10}")
              for k, (label, idx) in enumerate(_groups(labels).items())]
     positive = np.nanmin(traj.values) > 0 if np.isfinite(traj.values).any() else False
     return Panel(probe.replace("_", " "), "step", probe, lines, logx=True, logy=bool(positive))
@@ -99,9 +93,10 @@ def outlier_trajectories(run: RunData, labels: pd.Series, out: Path) -> Figure |
     traj = trajectory(run.root, "outlier", run.members["member_id"].tolist())
     steps = np.maximum(traj.steps, 1)
     groups = _groups(labels)
-    re = [Line(steps, _median(traj.values[idx, :, 0]), label, "o-") for label, idx in groups.items()]
-    im = [Line(steps, _median(np.abs(traj.values[idx, :, 1])), label, "o-") for label, idx in groups.items()]
-    count = [Line(steps, _median(traj.values[idx, :, 2]), label, "o-") for label, idx in groups.items()]
+    def curves(values):
+        return [Line(steps, nan_median(values[idx], axis=0), label, "o-") for label, idx in groups.items()]
+
+    re, im, count = curves(traj.values[..., 0]), curves(np.abs(traj.values[..., 1])), curves(traj.values[..., 2])
     path = line_panels([Panel("top outlier of W_h: Re λ", "step", "Re λ", re, logx=True),
                         Panel("|Im λ|", "step", "|Im λ|", im, logx=True),
                         Panel("outliers outside the bulk", "step", "count", count, logx=True)],
@@ -133,7 +128,7 @@ def spectra(phases: PhaseMeasurements, labels: pd.Series, out: Path) -> Figure:
     for name, values, title in (("β", phases.beta, "β, tail fit of the τ CCDF"),
                                 ("β_env", phases.beta_env, "β_env, exponent of the mixture envelope")):
         if np.isfinite(values).any():
-            lines = [Line(steps, _median(values[idx]), label, "o-", f"C{k % 10}")
+            lines = [Line(steps, nan_median(values[idx], axis=0), label, "o-", f"C{k % 10}")
                      for k, (label, idx) in enumerate(groups.items())]
             panels.append(Panel(title, "step", name, lines, logx=True, logy=bool(np.nanmin(values) > 0)))
         else:
