@@ -138,7 +138,8 @@ def test_adam_and_clipping_and_state_noise_run():
 
 
 def test_orthogonal_init_trains_on_several_cpu_devices():
-    """The orthogonal initialiser's QR (a LAPACK custom call) once hung a program sharded over CPU devices."""
+    """The orthogonal initialiser's QR, once a LAPACK custom call, hung programs sharded over CPU devices
+    (Elman: inside the sharded program; LSTM: while its result was resharded)."""
     import subprocess
     import sys
     import textwrap
@@ -154,7 +155,16 @@ def test_orthogonal_init_trains_on_several_cpu_devices():
                              TrainConfig(steps=5, batch=8, record_log_points=2, probes=("loss", "jac_lyapunov")),
                              np.arange(40))
         print("done elman", np.isfinite(r.final_loss).all())
+        r = train_population(ModelConfig("lstm", 32, 16, 1, init="orthogonal"),
+                             TaskConfig("multilag_pareto", (("seq_len", 64), ("l_max", 48), ("k", 6))),
+                             OptimizerConfig(name="adamw"),
+                             TrainConfig(steps=4, batch=32, record_every=2, record_log_points=None, probes=("loss",),
+                                         probe_batch=16, eval_batch=16, block=16), np.arange(3),
+                             {"lr": np.full(3, 1e-3, np.float32), "clip": np.ones(3, np.float32),
+                              "gate": np.full(3, 0.02, np.float32)})
+        print("done lstm", np.isfinite(r.final_loss).all())
     """)
     env = {**__import__("os").environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, env=env)
-    assert out.returncode == 0 and "done elman True" in out.stdout, out.stderr[-2000:]
+    assert out.returncode == 0 and "done elman True" in out.stdout and "done lstm True" in out.stdout, \
+        out.stderr[-2000:]

@@ -25,11 +25,40 @@ def gaussian(key, shape, scale=1.0):
     return (scale / jnp.sqrt(shape[-1])) * jax.random.normal(key, shape, jnp.float32)
 
 
+def thin_qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Thin QR of an (n, k) matrix, k <= n, by Gram-Schmidt with one reorthogonalisation.
+
+    Column j: v = a_j - Q c1 with c1 = Q^T a_j, then v <- v - Q c2 with
+    c2 = Q^T v, q_j = v / ||v||, R[:j, j] = c1 + c2, R[j, j] = ||v||. Two
+    passes keep Q orthonormal to rounding ("twice is enough", Giraud et al.
+    2005), and R's diagonal is positive, so Q is the unique sign-fixed factor.
+
+    Pure jnp arithmetic rather than ``jnp.linalg.qr``: LAPACK's QR is a custom
+    call, and programs sharded over several CPU devices that ran one, or
+    resharded its output, never finished (jax 0.10.2).
+    """
+    n, k = a.shape
+    tiny = jnp.finfo(a.dtype).tiny
+
+    def column(j, qr):
+        q, r = qr
+        v = a[:, j]
+        c1 = q.T @ v  # columns j.. of q are still zero, so their coefficients are too
+        v = v - q @ c1
+        c2 = q.T @ v
+        v = v - q @ c2
+        norm = jnp.linalg.norm(v)
+        q = q.at[:, j].set(v / jnp.maximum(norm, tiny))
+        r = r.at[:, j].set(c1 + c2).at[j, j].set(norm)
+        return q, r
+
+    zeros = (jnp.zeros((n, k), a.dtype), jnp.zeros((k, k), a.dtype))
+    return jax.lax.fori_loop(0, k, column, zeros)
+
+
 def orthogonal(key, n, scale=1.0):
-    """Haar-random n x n orthogonal matrix times ``scale`` (QR with sign fix)."""
-    a = jax.random.normal(key, (n, n), jnp.float32)
-    q, r = jnp.linalg.qr(a)
-    return scale * q * jnp.sign(jnp.diag(r))[None, :]
+    """Haar-random n x n orthogonal matrix times ``scale``: the Q of a Gaussian matrix with R's diagonal positive."""
+    return scale * thin_qr(jax.random.normal(key, (n, n), jnp.float32))[0]
 
 
 def recurrent_weights(key, cfg, scale):

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from ..models.init import thin_qr
 from .basic import Probe, ProbeContext
 from .transport import batched_initial_state
 
@@ -73,35 +74,6 @@ def state_vectoriser(state) -> tuple[Callable[[Any], jax.Array], Callable[[jax.A
         return unravel(jax.lax.complex(v[:n], v[n:]))
 
     return to_vec, from_vec, 2 * n
-
-
-def thin_qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Thin QR of an (n, k) matrix, k small, by modified Gram-Schmidt applied twice.
-
-    Pure jnp arithmetic rather than ``jnp.linalg.qr``: LAPACK's QR is a custom
-    call, and a training program sharded over several CPU devices that made it
-    never finished (jax 0.10.2). Two passes keep Q orthonormal to rounding
-    ("twice is enough", Giraud et al. 2005); R is the product of the passes'
-    triangles, its diagonal positive.
-    """
-    def one_pass(a):
-        k = a.shape[1]
-        q = jnp.zeros_like(a)
-        r = jnp.zeros((k, k), a.dtype)
-        for j in range(k):
-            v = a[:, j]
-            for i in range(j):
-                coef = q[:, i] @ v
-                r = r.at[i, j].set(coef)
-                v = v - coef * q[:, i]
-            norm = jnp.linalg.norm(v)
-            r = r.at[j, j].set(norm)
-            q = q.at[:, j].set(v / jnp.maximum(norm, jnp.finfo(a.dtype).tiny))
-        return q, r
-
-    q1, r1 = one_pass(a)
-    q, r2 = one_pass(q1)
-    return q, r2 @ r1
 
 
 def random_frame(n: int, k: int = FRAME_VECTORS, seed: int = FRAME_SEED) -> jax.Array:
