@@ -57,10 +57,12 @@ SMALL = {
     "multilag_pareto": PARETO,
     "adding": dict(seq_len=12),
     "latch": dict(seq_len=20, prefix_len=3, mu=1.0, noise_std=0.2),
+    "linear_dynamics": dict(seq_len=4, input_dim=2, output_dim=2, n_samples=12),
+    "sensory_integration": dict(seq_len=5),
 }
 # the adding and latch value tests need large batches; the shape test reuses them
-SHAPE_BATCH = {"adding": 512, "latch": 4000}
-LAST_ONLY = {"adding", "latch"}
+SHAPE_BATCH = {"adding": 512, "latch": 4000, "linear_dynamics": 12}  # linear_dynamics serves its fixed set of 12
+LAST_ONLY = {"adding", "latch", "sensory_integration"}
 
 SHAPE_CASES = []
 for _name, _kw in SMALL.items():

@@ -7,7 +7,7 @@ the one analysis of a trained member that runs after training, one member
 at a time, rather than inside the scan.
 """
 
-from . import basic, fixed_points, gradients, learnability, noise, outliers, transport
+from . import basic, extrapolation, fixed_points, gradients, learnability, noise, ntk, outliers, transport
 from .basic import Probe, ProbeContext
 
 PROBES: dict[str, Probe] = {
@@ -20,6 +20,7 @@ PROBES: dict[str, Probe] = {
     **transport.transport_probes(),
     **noise.noise_probes(),
     **gradients.gradient_probes(),
+    **ntk.ntk_probes(),
 }
 
 

@@ -4,16 +4,18 @@ Each entry of :data:`TASKS` maps a name to a factory whose keyword arguments
 all have documented defaults and which returns a :class:`Task` (see
 ``tasks.base``). Use :func:`make_task` to build one from a configuration.
 
-====================  ===============================  ===========
-name                  factory                          targets
-====================  ===============================  ===========
-``integration``       ``white_noise_integration``      every, last
-``recall``            ``delayed_recall``               every, last
-``multilag``          ``multilag_regression``          every, last
-``multilag_pareto``   ``pareto_multilag_regression``   every, last
-``adding``            ``adding_problem``               last
-``latch``             ``noisy_latch``                  last
-====================  ===============================  ===========
+=======================  ==============================  ===========
+name                     factory                         targets
+=======================  ==============================  ===========
+``integration``          ``white_noise_integration``     every, last
+``recall``               ``delayed_recall``              every, last
+``multilag``             ``multilag_regression``         every, last
+``multilag_pareto``      ``pareto_multilag_regression``  every, last
+``adding``               ``adding_problem``              last
+``latch``                ``noisy_latch``                 last
+``linear_dynamics``      ``linear_dynamics``             every, last
+``sensory_integration``  ``multisensory_integration``    last
+=======================  ==============================  ===========
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .adding import adding_problem
 from .base import Task
 from .integration import white_noise_integration
 from .latch import noisy_latch
+from .linear_dynamics import linear_dynamics
 from .multilag import (
     geometric_coeffs,
     multilag_regression,
@@ -35,6 +38,7 @@ from .multilag import (
     truncated_pareto_icdf,
 )
 from .recall import delayed_recall
+from .sensory import multisensory_integration
 
 TASKS: dict[str, Callable[..., Task]] = {
     "integration": white_noise_integration,
@@ -43,6 +47,8 @@ TASKS: dict[str, Callable[..., Task]] = {
     "multilag_pareto": pareto_multilag_regression,
     "adding": adding_problem,
     "latch": noisy_latch,
+    "linear_dynamics": linear_dynamics,
+    "sensory_integration": multisensory_integration,
 }
 
 
