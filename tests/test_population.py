@@ -6,6 +6,7 @@ import jax
 import numpy as np
 import pytest
 
+from rnnscope.models import get_model
 from rnnscope.models.base import ModelConfig
 from rnnscope.optim import OptimizerConfig
 from rnnscope.train import TaskConfig, TrainConfig, train_population
@@ -83,7 +84,7 @@ def test_spectral_radius_probe_matches_numpy(pop64):
     # at step 0 biases are zero, so the state Jacobian at rest is W_h itself
     init = train(np.arange(3), LRS[:3], train_cfg=TrainConfig(steps=1, batch=8, record_every=1,
                                                               record_log_points=None, probe_batch=8, eval_batch=8))
-    from rnnscope.models import get_model
+
 
     model = get_model("elman")
     for i, seed in enumerate(range(3)):
@@ -95,7 +96,7 @@ def test_spectral_radius_probe_matches_numpy(pop64):
 
 def test_eigenvalues_probe_is_the_cloud_of_the_linear_rnn():
     # for a linear RNN the state Jacobian is W_h at every state: the probe must return its eigenvalues
-    from rnnscope.models import get_model
+
 
     linear = dataclasses.replace(MODEL, arch="linear")
     cfg = TrainConfig(steps=1, batch=8, record_every=1, record_log_points=None, probe_batch=8, eval_batch=8,
@@ -112,6 +113,21 @@ def test_eigenvalues_probe_is_the_cloud_of_the_linear_rnn():
                                    sorted(np.linalg.eigvals(W), key=key), atol=1e-5)
         np.testing.assert_allclose(np.abs(got[0] + 1j * got[1]).max(), res.trajectories["spectral_radius"][seed, 0],
                                    rtol=1e-6)
+
+
+def test_a_bias_free_linear_rnn_keeps_its_biases_at_zero():
+    # Proca et al.'s network has no biases: with bias=False they sit under "frozen" and never move,
+    # while the weights train
+    linear = dataclasses.replace(MODEL, arch="linear", bias=False)
+    cfg = TrainConfig(steps=3, batch=8, record_every=3, record_log_points=None, probe_batch=8, eval_batch=8,
+                      probes=("loss",))
+    res = train_population(linear, TASK, SGD, cfg, np.arange(2), {"lr": LRS[:2]})
+    assert set(res.params) == {"W_h", "W_x", "W_y", "frozen"}
+    assert np.all(np.asarray(res.params["frozen"]["b"]) == 0) and np.all(np.asarray(res.params["frozen"]["b_y"]) == 0)
+    init = get_model("linear").init(jax.random.split(jax.random.PRNGKey(0), 5)[0], linear,
+                                    {"init_scale": 1.0, "gate": 0.05})
+    assert not np.allclose(np.asarray(res.params["W_y"][0]), np.asarray(init["W_y"]))
+    assert np.all(np.isfinite(res.final_loss))
 
 
 def test_grad_norm_probe_is_positive_and_finite(pop64):

@@ -57,6 +57,24 @@ def test_the_valid_spec_is_accepted():
     assert total == 4
 
 
+def test_bias_free_networks_are_linear_and_bias_is_a_strict_boolean():
+    assert "bias" in refused(with_value(("model", "bias"), False))  # an Elman keeps its biases
+    assert "bias" in refused(with_value(("model", "bias"), "no"))
+    linear = with_value(("model", "arch"), "linear")
+    linear["model"]["bias"] = False
+    chunks, _ = plan(parse_spec(linear))
+    assert chunks[0].static[0].bias is False
+
+
+def test_member_ids_survive_fields_added_later():
+    # the ids the valid spec's members had before `model.bias` existed: a store written then must resume
+    # without training its members twice
+    from rnnscope.spec import member_id, member_specs
+    spec = parse_spec(VALID)
+    assert [member_id(spec.name, cfg, seed) for cfg, seed in member_specs(spec)] == \
+        ["1b50d5fe34188b81", "bfd50e356b25445d", "357653efaa8860a7", "4a781dfc52e7959e"]
+
+
 not_an_int = st.one_of(st.text(max_size=5), st.booleans(), st.floats(allow_nan=True),
                        st.lists(st.integers(), max_size=2), st.none())
 

@@ -25,6 +25,7 @@ ARCHS = ("elman", "linear", "ctrnn", "constgate", "sharedgate", "diaggate", "gru
 
 #: an integer field: TOML's true, 3.0 or "3" are refused rather than read as 1 or 3
 Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
 
 
 class SpecError(ValueError):
@@ -43,11 +44,15 @@ class ModelSpec(_Strict):
     io_scale: float = Field(0.0, ge=0)  # read-in/read-out scale; 0 = the model's default
     gate: float = Field(0.05, gt=0, le=1)
     dt: float = Field(0.1, gt=0, le=1)
+    bias: Bool = True  # False: the linear RNN's biases stay at zero (Proca et al.'s bias-free network)
 
     @model_validator(mode="after")
     def _aligned_is_linear(self):
         if self.init == "aligned" and self.arch != "linear":
             raise ValueError(f"init 'aligned' needs arch 'linear' (the data-aligned construction), not {self.arch!r}")
+        if not self.bias and self.arch != "linear":
+            raise ValueError(f"bias = false needs arch 'linear' (the other architectures train their biases), "
+                             f"not {self.arch!r}")
         return self
 
 
@@ -212,9 +217,23 @@ def member_specs(spec: Spec) -> list[tuple[dict[str, Any], int]]:
     return [(cfg, seed) for cfg in cells for seed in spec.seeds]
 
 
+#: fields added after stores were first written, with their defaults: hashed only when they differ
+#: from the default, so that members of earlier runs keep their ids and a resumed store stays whole
+LATER_FIELDS = {("model", "bias"): True}
+
+
+def _id_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    out = {section: dict(fields) for section, fields in cfg.items()}
+    for (section, field), default in LATER_FIELDS.items():
+        if out.get(section, {}).get(field, default) == default:
+            out.get(section, {}).pop(field, None)
+    return out
+
+
 def member_id(experiment: str, cfg: dict[str, Any], seed: int) -> str:
     """A stable id: hash of the experiment name, the member's full config and its seed."""
-    blob = json.dumps({"experiment": experiment, "config": cfg, "seed": seed}, sort_keys=True, default=str)
+    blob = json.dumps({"experiment": experiment, "config": _id_config(cfg), "seed": seed}, sort_keys=True,
+                      default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

@@ -54,6 +54,10 @@ class ModelConfig:
             ``init_scale / sqrt(H)``), ``"orthogonal"`` (scaled by
             ``init_scale``) or ``"aligned"`` (see ``models.init``).
         dt: Euler step of continuous-time models.
+        bias: whether the linear RNN trains its biases ``b`` and ``b_y``;
+            ``False`` keeps them at zero (under ``params["frozen"]``), the
+            bias-free network of Proca et al. 2025. Other architectures
+            always train theirs.
     """
 
     arch: str = "elman"
@@ -62,6 +66,7 @@ class ModelConfig:
     output_dim: int = 1
     init: str = "gaussian"
     dt: float = 0.1
+    bias: bool = True
 
 
 def hidden_identity(h):

@@ -2,9 +2,9 @@
 
 The model of Proca, Dominé, Shanahan & Mediano (2025), "Learning dynamics in
 linear recurrent neural networks" (section 1 of the digest), with optional
-biases. The paper's network has none; :func:`freeze_biases` moves ``b`` and
-``b_y`` under ``params["frozen"]`` so they stay at zero and the trained network
-is exactly the paper's.
+biases. The paper's network has none: with ``cfg.bias = False``,
+:func:`freeze_biases` moves ``b`` and ``b_y`` under ``params["frozen"]`` so
+they stay at zero and the trained network is exactly the paper's.
 
 Initialisation (``cfg.init``):
 
@@ -39,6 +39,11 @@ def _leaf(params, name):
 
 
 def init(key, cfg: ModelConfig, hp: dict | None = None):
+    params = _init_with_biases(key, cfg, hp)
+    return params if cfg.bias else freeze_biases(params)
+
+
+def _init_with_biases(key, cfg: ModelConfig, hp: dict | None = None):
     hp = default_hp(hp)
     scale = hp["init_scale"]
     io = io_scale(hp, scale)

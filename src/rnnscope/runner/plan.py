@@ -70,7 +70,7 @@ def static_config(spec: Spec, cfg: dict[str, Any]) -> tuple:
         raise SpecError(str(err).splitlines()[0]) from None
     m = cfg["model"]
     model_cfg = ModelConfig(arch=m["arch"], hidden=m["hidden"], input_dim=task.input_dim,
-                            output_dim=task.output_dim, init=m["init"], dt=m["dt"])
+                            output_dim=task.output_dim, init=m["init"], dt=m["dt"], bias=m["bias"])
     o = cfg["optimizer"]
     winsor_levels = [spec.optimizer.winsor, *spec.grid.get("optimizer.winsor", [])]
     opt_cfg = OptimizerConfig(name=o["name"], momentum=o["momentum"], weight_decay=o["weight_decay"],
