@@ -83,3 +83,34 @@ def test_sweep_regression_on_an_all_diverged_population(success):
     result = factorial.analyze_sweep(diverged_sweep(success=success), ["optimizer_lr", "task_seq_len"])
     assert not result.regression.resolved and result.regression.reason
     assert not result.importance.resolved and result.importance.reason
+
+
+def test_stiff_integrator_targets_diverge_flagged_and_stay_out_of_the_aggregates(tmp_path):
+    # A leaky integrator target with a slow decay c is stiff: the loss curvature grows as c falls, so
+    # the learning rate that trains c = 0.5 throws c = 0.02 out within a few steps. Those members must
+    # be flagged with their step and a NaN final loss, and the run's summaries must skip them.
+    import json
+
+    from typer.testing import CliRunner
+
+    import rnnscope
+    from rnnscope.cli import app
+
+    spec = {"name": "stiff", "seeds": 2, "steps": 80, "batch": 16, "eval_batch": 64,
+            "task": {"name": "integration", "kind": "leaky", "seq_len": 60},
+            "model": {"arch": "linear", "hidden": 8, "init_scale": 0.5}, "optimizer": {"name": "sgd", "lr": 0.005},
+            "record": {"every": 20, "log_points": None, "probes": ["loss"], "probe_batch": 8},
+            "grid": {"task.c": [0.5, 0.02]}}
+    rnnscope.run(spec, store=tmp_path)
+    members = rnnscope.load("stiff", store=tmp_path).sort_values("task_c")
+    slow, fast = members[members.task_c == 0.02], members[members.task_c == 0.5]
+    assert slow.diverged.all() and (slow.diverged_step > 0).all() and slow.final_loss.isna().all()
+    assert not fast.diverged.any() and np.isfinite(fast.final_loss).all()
+
+    out = CliRunner().invoke(app, ["show", "stiff", "--store", str(tmp_path), "--json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.output)
+    assert summary["diverged"] == 2
+    cells = {cell["task_c"]: cell for cell in summary["cells"]}
+    assert cells[0.02]["median_final_loss"] is None  # no finite member to summarise, and no NaN
+    assert cells[0.5]["median_final_loss"] == pytest.approx(float(np.median(fast.final_loss)))
