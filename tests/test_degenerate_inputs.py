@@ -85,10 +85,25 @@ def test_sweep_regression_on_an_all_diverged_population(success):
     assert not result.importance.resolved and result.importance.reason
 
 
-def test_stiff_integrator_targets_diverge_flagged_and_stay_out_of_the_aggregates(tmp_path):
-    # A leaky integrator target with a slow decay c is stiff: the loss curvature grows as c falls, so
-    # the learning rate that trains c = 0.5 throws c = 0.02 out within a few steps. Those members must
-    # be flagged with their step and a NaN final loss, and the run's summaries must skip them.
+# Two ways a member's training runs away, each beside a setting that trains at the same rate.
+# A leaky integrator target with a slow decay c is stiff: the loss curvature grows as c falls, so the
+# rate that trains c = 0.5 throws c = 0.02 out within a few steps. An early-importance task of the
+# linear-dynamics theory (inverse-exponential lambda = 1.3) needs b = 1.3 > 1, where gradients explode
+# with the sequence (Proca et al. 2025), while lambda = 0.8 converges to b = 0.8.
+RUNAWAY = {
+    "stiff integrator target": (
+        {"name": "integration", "kind": "leaky", "seq_len": 60},
+        {"arch": "linear", "hidden": 8, "init_scale": 0.5}, 0.005, 16, ("task.c", [0.5, 0.02])),
+    "b > 1 in the linear theory": (
+        {"name": "linear_dynamics", "seq_len": 10, "normalise": "mean", "n_samples": 64},
+        {"arch": "linear", "hidden": 4, "init_scale": 0.5, "bias": False}, 0.05, 64, ("task.lam", [0.8, 1.3])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RUNAWAY))
+def test_runaway_members_are_flagged_and_stay_out_of_the_aggregates(case, tmp_path):
+    # the runaway members must be flagged with their step and a NaN final loss, and the run's
+    # summaries must skip them
     import json
 
     from typer.testing import CliRunner
@@ -96,21 +111,22 @@ def test_stiff_integrator_targets_diverge_flagged_and_stay_out_of_the_aggregates
     import rnnscope
     from rnnscope.cli import app
 
-    spec = {"name": "stiff", "seeds": 2, "steps": 80, "batch": 16, "eval_batch": 64,
-            "task": {"name": "integration", "kind": "leaky", "seq_len": 60},
-            "model": {"arch": "linear", "hidden": 8, "init_scale": 0.5}, "optimizer": {"name": "sgd", "lr": 0.005},
+    task, model, lr, batch, (factor, (good, bad)) = RUNAWAY[case]
+    spec = {"name": "runaway", "seeds": 2, "steps": 80, "batch": batch, "eval_batch": batch,
+            "task": task, "model": model, "optimizer": {"name": "sgd", "lr": lr},
             "record": {"every": 20, "log_points": None, "probes": ["loss"], "probe_batch": 8},
-            "grid": {"task.c": [0.5, 0.02]}}
+            "grid": {factor: [good, bad]}}
     rnnscope.run(spec, store=tmp_path)
-    members = rnnscope.load("stiff", store=tmp_path).sort_values("task_c")
-    slow, fast = members[members.task_c == 0.02], members[members.task_c == 0.5]
-    assert slow.diverged.all() and (slow.diverged_step > 0).all() and slow.final_loss.isna().all()
-    assert not fast.diverged.any() and np.isfinite(fast.final_loss).all()
+    members = rnnscope.load("runaway", store=tmp_path)
+    column = factor.replace(".", "_")
+    runaway, trained = members[members[column] == bad], members[members[column] == good]
+    assert runaway.diverged.all() and (runaway.diverged_step > 0).all() and runaway.final_loss.isna().all()
+    assert not trained.diverged.any() and np.isfinite(trained.final_loss).all()
 
-    out = CliRunner().invoke(app, ["show", "stiff", "--store", str(tmp_path), "--json"])
+    out = CliRunner().invoke(app, ["show", "runaway", "--store", str(tmp_path), "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.output)
     assert summary["diverged"] == 2
-    cells = {cell["task_c"]: cell for cell in summary["cells"]}
-    assert cells[0.02]["median_final_loss"] is None  # no finite member to summarise, and no NaN
-    assert cells[0.5]["median_final_loss"] == pytest.approx(float(np.median(fast.final_loss)))
+    cells = {cell[column]: cell for cell in summary["cells"]}
+    assert cells[bad]["median_final_loss"] is None  # no finite member to summarise, and no NaN
+    assert cells[good]["median_final_loss"] == pytest.approx(float(np.median(trained.final_loss)))
