@@ -80,7 +80,8 @@ def linear_readout(params: Params, h: jax.Array) -> jax.Array:
 
 
 def zeros_state(params: Params, cfg: ModelConfig) -> jax.Array:
-    return jnp.zeros((cfg.hidden,), jnp.float32)
+    """h_0 = 0 in the weights' precision (float32, or float64 for weights cast up)."""
+    return jnp.zeros((cfg.hidden,), jnp.result_type(*jax.tree_util.tree_leaves(params)))
 
 
 class Model(NamedTuple):

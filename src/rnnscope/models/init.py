@@ -107,7 +107,7 @@ def _rect_diag(diag: jax.Array, rows: int, cols: int) -> jax.Array:
     """rows x cols matrix with ``diag`` (length min(rows, cols)) on its main diagonal."""
     m = min(rows, cols)
     idx = jnp.arange(m)
-    return jnp.zeros((rows, cols), jnp.float32).at[idx, idx].set(diag)
+    return jnp.zeros((rows, cols), diag.dtype).at[idx, idx].set(diag)
 
 
 def aligned_linear(key, hidden, U_y, V_x, a, b, c):
