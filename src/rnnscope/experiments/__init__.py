@@ -4,12 +4,12 @@
 :class:`~rnnscope.experiments.base.Reproduction`.
 """
 
-from . import anticollapse, integrate, johnston, learnability
+from . import anticollapse, integrate, johnston, learnability, proca
 from .base import Finished, Outcome, Reproduction, last_result, run_reproduction
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     r.name: r for r in integrate.REPRODUCTIONS + anticollapse.REPRODUCTIONS + learnability.REPRODUCTIONS
-    + johnston.REPRODUCTIONS
+    + johnston.REPRODUCTIONS + proca.REPRODUCTIONS
 }
 
 __all__ = ["REPRODUCTIONS", "Finished", "Outcome", "Reproduction", "last_result", "run_reproduction"]

@@ -1,1 +1,9 @@
-"""Reproductions of Proca, Dominé, Shanahan & Mediano (2025), learning dynamics in linear RNNs."""
+"""Reproductions of Proca, Dominé, Shanahan & Mediano (2025), learning dynamics in linear RNNs.
+
+``common`` holds what they share (full-batch gradient descent of bias-free
+linear-RNN populations, aligned populations, the step-to-flow time map).
+"""
+
+from . import modes, rotations, stability
+
+REPRODUCTIONS = modes.REPRODUCTIONS + stability.REPRODUCTIONS + rotations.REPRODUCTIONS
