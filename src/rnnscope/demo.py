@@ -1,10 +1,11 @@
-"""The main job: train the capacity ladder, run the quick integrator reproductions, write one report.
+"""The main job: train the capacity ladder, run two quick linear-RNN theory reproductions, write one report.
 
 ``run_demo(root)`` trains the spec ``demo.toml`` (ConstGate, SharedGate,
 DiagGate, GRU and LSTM on the heavy-tailed-lag task of Livi 2026, three
-seeds each) into the store ``root/demo``, runs the quick profile of the
-integrator reproductions (Bordelon et al. 2025: linear RNNs learning to
-integrate, simulation against the outlier ODE) into ``root/demo/<name>``,
+seeds each) into the store ``root/demo``, runs the quick profile of two
+linear-RNN theory reproductions (Bordelon et al. 2025: learning to
+integrate, simulation against the outlier ODE; Proca et al. 2025: aligned
+modes against the mode ODE and its closed forms) into ``root/demo/<name>``,
 and writes ``root/demo/report.html``: claims, envelopes with fits, tau
 spectra, beta and alpha over training, phases, eigenvalue clouds and the
 members table. Each part is resumable: stored members are not retrained.
@@ -25,7 +26,7 @@ from .spec import Spec, parse_spec
 from .store import Store
 
 #: quick reproductions the demo runs beside the ladder (a few minutes on a 2-core machine)
-DEMO_REPRODUCTIONS = ("integrate-rich",)
+DEMO_REPRODUCTIONS = ("integrate-rich", "proca-modes")
 
 
 def demo_spec() -> Spec:
