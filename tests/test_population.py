@@ -130,6 +130,26 @@ def test_a_bias_free_linear_rnn_keeps_its_biases_at_zero():
     assert np.all(np.isfinite(res.final_loss))
 
 
+def test_aligned_linear_rnns_are_aligned_with_the_task_data_bases():
+    # a spec asking for init = "aligned" on the linear-dynamics task gets networks in the task's own
+    # singular-vector bases, every mode at init_scale (Proca et al. 2025, App. P.1.1)
+    from rnnscope.models.init import alignment_error, recover_modes
+
+    model = ModelConfig("linear", 4, 3, 3, init="aligned", bias=False)
+    task = TaskConfig("linear_dynamics", (("seq_len", 4), ("input_dim", 3), ("output_dim", 3)))
+    cfg = TrainConfig(steps=1, batch=24, record_every=1, record_log_points=None, probe_batch=8, eval_batch=8,
+                      probes=("loss",))
+    res = train_population(model, task, SGD, cfg, np.arange(2), {"lr": np.zeros(2, np.float32),
+                                                                  "init_scale": np.array([0.1, 0.3], np.float32)})
+    U, V = task.build().bases
+    assert not np.allclose(U, np.eye(3)) and not np.allclose(V, np.eye(3))  # real bases, not identities
+    for i, scale in enumerate((0.1, 0.3)):
+        member = jax.tree_util.tree_map(lambda a: a[i], res.params)
+        assert float(alignment_error(member, U, V, member["frozen"]["R"])) < 1e-5
+        for mode in recover_modes(member, U, V, member["frozen"]["R"]):
+            np.testing.assert_allclose(np.asarray(mode)[:3], scale, rtol=1e-5)
+
+
 def test_grad_norm_probe_is_positive_and_finite(pop64):
     g = pop64.trajectories["grad_norm"]
     assert np.all(np.isfinite(g)) and np.all(g > 0)

@@ -15,6 +15,9 @@ A task is a bundle of pure functions and static facts:
 - ``baseline_loss`` (optional): the loss of the best constant prediction
   (the adding problem's 1/6), against which a regression task's success is
   judged.
+- ``bases`` (optional): the data's singular vectors (U_y, V_x), for tasks
+  that have them (the linear-dynamics task dynamics): a linear RNN with
+  ``init = "aligned"`` is built aligned with them.
 """
 
 from __future__ import annotations
@@ -34,3 +37,4 @@ class Task(NamedTuple):
     loss: str  # "mse" | "logistic"
     lags: tuple[int, ...]
     baseline_loss: float | None = None  # loss of the best constant prediction (success of regression tasks)
+    bases: tuple | None = None  # (U_y, V_x) singular vectors of the data, for aligned initialisation

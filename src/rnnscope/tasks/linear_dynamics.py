@@ -533,4 +533,5 @@ def linear_dynamics(
         loss="mse",
         lags=task_lags(data.S),
         baseline_loss=float(np.mean(data.y.astype(np.float64) ** 2)),
+        bases=(data.U_y.astype(np.float32), data.V_x.astype(np.float32)),
     )

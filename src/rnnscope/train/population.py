@@ -270,7 +270,10 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
 
     def member_init(seed, hp):
         keys = jax.random.split(jax.random.PRNGKey(seed), 5)
-        params = model.init(keys[0], model_cfg, {k: hp[k] for k in MODEL_HP})
+        model_hp = {k: hp[k] for k in MODEL_HP}
+        if task.bases is not None:  # an aligned linear RNN is aligned with the task's data bases
+            model_hp["align_U"], model_hp["align_V"] = (jnp.asarray(b) for b in task.bases)
+        params = model.init(keys[0], model_cfg, model_hp)
         opt_state = init_member(opt, trainable(params), {k: hp[k] for k in OPTIM_HP}, keys[2])
         probe_x, probe_y = task.sample(keys[3], train_cfg.probe_batch)
         return MemberState(params, opt_state, keys[1], keys[2], probe_x, probe_y,
