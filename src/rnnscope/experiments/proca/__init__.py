@@ -4,6 +4,7 @@
 linear-RNN populations, aligned populations, the step-to-flow time map).
 """
 
-from . import modes, rotations, stability
+from . import modes, ntk, rotations, stability, transition
 
-REPRODUCTIONS = modes.REPRODUCTIONS + stability.REPRODUCTIONS + rotations.REPRODUCTIONS
+REPRODUCTIONS = (modes.REPRODUCTIONS + stability.REPRODUCTIONS + transition.REPRODUCTIONS + ntk.REPRODUCTIONS
+                 + rotations.REPRODUCTIONS)
