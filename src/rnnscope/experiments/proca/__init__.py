@@ -4,7 +4,7 @@
 linear-RNN populations, aligned populations, the step-to-flow time map).
 """
 
-from . import modes, ntk, rotations, stability, transition
+from . import integration, modes, ntk, rotations, stability, transition
 
 REPRODUCTIONS = (modes.REPRODUCTIONS + stability.REPRODUCTIONS + transition.REPRODUCTIONS + ntk.REPRODUCTIONS
-                 + rotations.REPRODUCTIONS)
+                 + integration.REPRODUCTIONS + rotations.REPRODUCTIONS)
