@@ -152,9 +152,42 @@ def test_predicted_distance_does_not_depend_on_the_hidden_basis():
 def test_step_and_rate_invert_the_time_map():
     for T in (1, 4):
         dt = ntk.flow_step(T)
-        assert dt == pytest.approx(ntk.DT_FRACTION * max_stable_learning_rate(
-            1.0, 1.0, 1.0, sigma_lags("constant", 1.0, 1.0, T)))
+        limit = max_stable_learning_rate(1.0, 1.0, 1.0, sigma_lags("constant", 1.0, 1.0, T))
+        assert dt == pytest.approx(ntk.DT_FRACTION * limit / ntk.PATH_SHARPNESS)
         assert theory_time(1, ntk.learning_rate(dt, 40, 4), 40, 4) == pytest.approx(dt)
+
+
+@pytest.mark.parametrize("T", [1, 2, 8])
+def test_schedule_covers_the_flow_time_with_odd_record_spacing(T):
+    dt, steps, records = ntk.schedule(T, 30.0)
+    every = steps // records
+    assert steps == every * records and every % 2 == 1
+    assert 30.0 <= steps * dt < 30.0 + every * dt + 1e-12
+
+
+def test_energy_sharpness_at_the_solution_is_the_one_mode_limit():
+    # the whole network's Hessian at a = b = c = 1 has the top eigenvalue of one mode's 3 x 3 Hessian
+    for T in (1, 3):
+        data, _ = _bases(T)
+        sol = {k: np.asarray(v)[None] for k, v in ntk.solution_weights(data.U_y, data.V_x).items()}
+        top = ntk.energy_sharpness(sol, data.x, data.y)[0]
+        expected = 2.0 / max_stable_learning_rate(1.0, 1.0, 1.0, sigma_lags("constant", 1.0, 1.0, T))
+        assert top == pytest.approx(expected, rel=1e-4)
+    # near the origin only the bilinear lag-0 term W_y W_x curves E: its Hessian there is the saddle
+    # [[0, -C], [-C^T, 0]] with C the last-input/output correlation, whose singular values are s_t = 1
+    tiny = {k: np.asarray(v)[None] for k, v in ntk.scaled_aligned_weights(1e-4, data.U_y, data.V_x).items()}
+    assert ntk.energy_sharpness(tiny, data.x, data.y)[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_loss_rose_counts_real_rises_only():
+    rows = np.array([
+        [1.0, 0.5, 0.2, 1e-3, 1e-8, 1e-14],
+        [1.0, 1e-3, 1e-9, 1e-13, 2e-14, 5e-14],  # float32 noise of a converged member, below RISE_FLOOR
+        [1.0, 0.5, 0.3, 0.31, 0.29, 0.3],  # a period-2 oscillation seen at odd record spacing
+        [1.0, 0.5, 0.5 * (1 + 0.1 * ntk.RISE), 0.1, 0.1, 0.1],  # below the relative threshold
+        [1.0, 0.5, np.nan, np.nan, np.nan, np.nan],  # diverged
+    ])
+    np.testing.assert_array_equal(ntk.loss_rose(rows), [False, False, True, False, False])
 
 
 def test_grid_helpers():
@@ -167,27 +200,60 @@ def test_grid_helpers():
     assert med[0] == 2.0 and np.isnan(med[1])
 
 
-def _fake_length(T, D_al, D_un):
+def _fake_length(T, D_al, D_un, **changes):
     D = np.column_stack([np.asarray(D_al, float), np.asarray(D_un, float)])
     ones = np.ones_like(D)
-    return ntk.LengthRun(T, D, D.copy(), D.copy(), 1e-8 * ones, 1e-8 * ones, np.zeros(D.shape, bool), ones,
-                         1e-7, 30.0)
+    run = ntk.LengthRun(T=T, D=D, D_probe=D.copy(), predicted=D.copy(), loss_ratio=1e-8 * ones,
+                        grad_ratio=1e-8 * ones, diverged=np.zeros(D.shape, bool), smallest_singular=ones,
+                        kernel_error=1e-7, flow_time=30.0, rose=np.zeros(D.shape, bool), step_start=0.2 * ones,
+                        step_end=0.2 * ones, lowest_eigenvalue=ones)
+    return run._replace(**changes)
+
+
+def _grid(runs, scales):
+    return ntk.Grid(np.array([r.T for r in runs]), scales, np.stack([r.D_aligned for r in runs]),
+                    np.stack([ntk.median_over_seeds(r.D_unaligned) for r in runs]), runs)
 
 
 def test_ntk_claims_pass_on_the_expected_picture_and_fail_on_a_wrong_one():
     scales = np.array([0.01, 0.3, 0.9])
     good = [_fake_length(1, [0, 0, 0], [0.2, 0.2, 0.2]), _fake_length(2, [0.3, 0.2, 0.01], [0.5, 0.4, 0.3]),
             _fake_length(4, [0.7, 0.5, 0.01], [0.8, 0.7, 0.6])]
-    grid = ntk.Grid(np.array([1, 2, 4]), scales, np.stack([r.D_aligned for r in good]),
-                    np.stack([ntk.median_over_seeds(r.D_unaligned) for r in good]), good)
-    assert all(c.passed for c in ntk.ntk_claims(grid))
+    assert all(c.passed for c in ntk.ntk_claims(_grid(good, scales)))
     bad = [_fake_length(1, [0, 0, 0], [0.2, 0.2, 0.2]), _fake_length(2, [0.3, 0.35, 0.01], [0.5, 0.4, 0.3]),
            _fake_length(4, [0.2, 0.1, 0.01], [0.8, 0.7, 0.6])]
-    grid = ntk.Grid(np.array([1, 2, 4]), scales, np.stack([r.D_aligned for r in bad]),
-                    np.stack([ntk.median_over_seeds(r.D_unaligned) for r in bad]), bad)
-    failed = {c.claim for c in ntk.ntk_claims(grid) if not c.passed}
+    failed = {c.claim for c in ntk.ntk_claims(_grid(bad, scales)) if not c.passed}
     assert any("monotonically" in c for c in failed)
     assert any("rises with T" in c for c in failed)
+
+
+def _claim(claims, words):
+    (claim,) = [c for c in claims if words in c.claim]
+    return claim
+
+
+def test_step_and_stall_claims_flag_unstable_and_moving_members():
+    scales = np.array([0.01, 0.3, 0.9])
+    base = [_fake_length(1, [0, 0, 0], [0.2, 0.2, 0.2]), _fake_length(2, [0.3, 0.2, 0.01], [0.5, 0.4, 0.3])]
+    flags = np.zeros((3, 2), bool)
+    flags[2, 1] = True  # only at the largest init: allowed
+    ok = [base[0], base[1]._replace(rose=flags)]
+    assert _claim(ntk.ntk_claims(_grid(ok, scales)), "step stable").passed
+    for field, value in (("rose", True), ("step_start", 1.5), ("step_end", 1.0)):
+        arr = np.array(getattr(base[1], field), dtype=type(value), copy=True)
+        arr[1, 1] = value  # a member at init 0.3
+        claims = ntk.ntk_claims(_grid([base[0], base[1]._replace(**{field: arr})], scales))
+        assert not _claim(claims, "step stable").passed, field
+    # a stalled member whose gradient is gone passes; one still moving fails
+    loss = np.array(base[1].loss_ratio)
+    loss[2, 1] = 0.2
+    grad = np.array(base[1].grad_ratio)
+    still = [base[0], base[1]._replace(loss_ratio=loss, grad_ratio=grad)]
+    assert _claim(ntk.ntk_claims(_grid(still, scales)), "stalled").passed
+    grad[2, 1] = 10 * ntk.STATIONARY
+    moving = [base[0], base[1]._replace(loss_ratio=loss, grad_ratio=grad)]
+    claim = _claim(ntk.ntk_claims(_grid(moving, scales)), "stalled")
+    assert not claim.passed and "init 0.9" in claim.claim
 
 
 def test_engine_from_weights_starts_the_replaced_member_from_the_given_weights():
