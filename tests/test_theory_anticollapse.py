@@ -8,7 +8,7 @@ exponential-tail fit beta_hat = (n - 1)/sum(u - zeta_i) over the n particles
 below u; for an exponential tail it is unbiased with sd beta / sqrt(n - 2)
 (Gamma(n, beta) sum). Particles are independent, so n is the pooled count of
 tail points of a setting. Every setting is simulated so that n >= 1600
-(checked), i.e. the relative s.e. is <= 2.5 %, and the brief's 10 % tolerance
+(checked), i.e. the relative s.e. is <= 2.5 %, and the required 10 % tolerance
 is >= 4 s.e. (two-sided false-failure chance 6e-5 per setting). Systematic
 errors are far smaller: the threshold u is where the drift is within 0.5 % of
 kappa (the Gaussian closure's local slope is then within 0.5 % of beta); the
@@ -63,7 +63,7 @@ from rnnscope.theory.anticollapse import (
 )
 from rnnscope.theory.anticollapse.process import _exponential_jump
 
-REL_TOL = 0.10  # the brief's tolerance; >= 4 s.e. at MIN_TAIL (module docstring)
+REL_TOL = 0.10  # the required tolerance; >= 4 s.e. at MIN_TAIL (module docstring)
 MIN_TAIL = 1600  # relative s.e. 1/sqrt(1598) = 2.5 %
 WRONG_GAP = 0.20  # a wrong closure must miss by more than this, so the test can tell
 REPS = 4  # populations per setting (independent seeds), pooled

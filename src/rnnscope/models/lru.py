@@ -11,7 +11,7 @@ exponential parameterisation keeps |lambda| = exp(-exp(nu)) in (0, 1) for any
 real nu, so the recurrence is stable throughout training. There is no
 nonlinearity, no skip connection D x_t and no trainable normalisation gamma.
 
-Initialisation (our choices where the brief leaves them open):
+Initialisation (our choices where the specification leaves them open):
 
 - |lambda| uniform on [r_lo, r_max] with r_max = ``hp["init_scale"]`` clipped
   to at most 0.9999 (tau = 10^4 steps) and r_lo = min(``hp.get("r_min", 0.9)``,

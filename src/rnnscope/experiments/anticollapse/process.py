@@ -108,7 +108,7 @@ from ..claims import Claim, at_least, at_most, close, equal
 K = 6.0  # bulk restoring slope, as in the closure tests
 DT = 0.02  # k dt = 0.12
 CENTRE = 0.0  # m, the bulk centre
-REL_TOL = 0.10  # the brief's tolerance on beta_hat / beta - 1
+REL_TOL = 0.10  # the required tolerance on beta_hat / beta - 1
 PILOT_SAFETY = 1.3  # > 4 s.e. of the pilot's tail fraction (module docstring)
 MAX_PARTICLES = 2**17  # cap: a setting whose pilot finds almost no tail fails its count claim instead
 

@@ -103,7 +103,7 @@ INIT = 0.1
 STEP = 0.002
 #: Records every RECORD steps (a resolution of 0.01 in t / tau).
 RECORD = 5
-#: Fraction of the net change that counts as "converged" (the brief's 90%) and as "begun".
+#: Fraction of the net change that counts as "converged" (90%, our choice) and as "begun".
 CHANGE = 0.9
 ONSET = 0.1
 #: Settled: within this fraction of the initial distance to the optimum, for good.
