@@ -42,7 +42,7 @@ FULL_XLA_TESTS := tests/test_population.py
 test: $(VENV)/.installed-test
 	(printf '%s\n' $(SLOW_TESTS); ls tests/test_*.py tests/faults/test_*.py) | awk '!seen[$$0]++' | \
 	  xargs -P 2 -I{} sh -c 'flags="$(FAST_COMPILE)"; case " $(FULL_XLA_TESTS) " in *" {} "*) flags="";; esac; \
-	  start=$$(date +%s); XLA_FLAGS="$$flags $$XLA_FLAGS" $(PY) -m pytest -p no:cacheprovider {}; rc=$$?; \
+	  start=$$(date +%s); XLA_FLAGS=$$(echo $$flags $$XLA_FLAGS) $(PY) -m pytest -p no:cacheprovider {}; rc=$$?; \
 	  echo "{}: $$(($$(date +%s) - start)) s"; exit $$rc'
 
 bench: $(VENV)/.installed-bench
