@@ -346,13 +346,12 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     mesh = member_mesh(one_device=any(p.one_device for p in probes))
     pop_update_at = population_map(jax.vmap(member_update), block, mesh)
     pop_record_at = population_map(jax.vmap(member_record), block, mesh)
-    # initialisation runs as its own program on one device: LAPACK custom calls (the orthogonal
-    # initialiser's QR) made a program sharded over several CPU devices hang (jax 0.10.2)
+    # initialisation runs as its own program on one device, and is waited for below: LAPACK custom
+    # calls in or beside a program sharded over several CPU devices hung it (jax 0.10.2). The
+    # initialisers make no such call any more (their QR is Gram-Schmidt); the guard stays for new ones
     init_program = jax.jit(blocked(jax.vmap(member_init), block))
 
     def pop_init(seeds, hp):
-        # waited for before a sharded program reads it: resharding an array whose one-device
-        # program is still inside a LAPACK call deadlocked (an LSTM's orthogonal init, 2 CPU devices)
         return jax.block_until_ready(init_program(seeds, hp))
 
     def per_member(step, like):
