@@ -206,7 +206,7 @@ def _fake_length(T, D_al, D_un, **changes):
     run = ntk.LengthRun(T=T, D=D, D_probe=D.copy(), predicted=D.copy(), loss_ratio=1e-8 * ones,
                         grad_ratio=1e-8 * ones, diverged=np.zeros(D.shape, bool), smallest_singular=ones,
                         kernel_error=1e-7, flow_time=30.0, rose=np.zeros(D.shape, bool), step_start=0.2 * ones,
-                        step_end=0.2 * ones, lowest_eigenvalue=ones)
+                        step_end=0.2 * ones, lowest_eigenvalue=ones, descending=np.zeros(D.shape, bool))
     return run._replace(**changes)
 
 
@@ -254,6 +254,26 @@ def test_step_and_stall_claims_flag_unstable_and_moving_members():
     moving = [base[0], base[1]._replace(loss_ratio=loss, grad_ratio=grad)]
     claim = _claim(ntk.ntk_claims(_grid(moving, scales)), "stalled")
     assert not claim.passed and "init 0.9" in claim.claim
+    # with its gradient on, it is accounted for on the b < -1 branch or while its loss still falls
+    lowest = np.array(base[1].lowest_eigenvalue)
+    lowest[2, 1] = -1.5
+    runaway = [base[0], base[1]._replace(loss_ratio=loss, grad_ratio=grad, lowest_eigenvalue=lowest)]
+    assert _claim(ntk.ntk_claims(_grid(runaway, scales)), "stalled").passed
+    falling = np.zeros((3, 2), bool)
+    falling[2, 1] = True
+    slow = [base[0], base[1]._replace(loss_ratio=loss, grad_ratio=grad, descending=falling)]
+    assert _claim(ntk.ntk_claims(_grid(slow, scales)), "stalled").passed
+
+
+def test_still_descending_reads_the_last_quarter_of_the_records():
+    rows = np.array([
+        [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2],
+        [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.41, 0.2],  # a rise inside the last quarter
+        [1.0, 1.2, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.3],  # flat at the end
+        [1.0, 1.2, 1.3, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2],  # rises before the last quarter only
+        [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, np.nan, np.nan],  # diverged
+    ])
+    np.testing.assert_array_equal(ntk.still_descending(rows), [True, False, False, True, False])
 
 
 def test_engine_from_weights_starts_the_replaced_member_from_the_given_weights():

@@ -76,29 +76,32 @@ Theory the measurements are set against (our derivations from digest 4.5):
   weights lag k by s^k, so K(0) sees almost only the last input while the
   trained kernel weights all T inputs equally: the kernel turns.
 
-Not every unaligned member converges (our measurements at --quick). Most
-that do not stop with one of the four modes never learned (W_y W_x of rank
-3, loss about a quarter of its initial value) and a vanishing gradient: a
-critical point of the unaligned loss (ten at T = 2, init >= 0.6, and one at
-T = 4, init 0.9). They are left out of the medians like
-diverged members (the paper's white cells) and counted in the claims. Others
-are no critical point, and the claim that stalled members sit at one fails
-on them:
-- at T = 4 and 8, init 0.9, one member each keeps descending slowly while a
-  real eigenvalue of W_h runs below -1 (-2.5, -1.7 at the end). For one mode,
+Not every unaligned member converges (our measurements at --quick). They
+are left out of the medians like diverged members (the paper's white cells)
+and counted in the claims, each in one of three classes (``LengthRun``):
+- at a critical point of the unaligned loss (gradient below ``STATIONARY``
+  of its initial norm). Most of these stop with one of the four modes never
+  learned (W_y W_x of rank 3, loss about a quarter of its initial value):
+  ten at T = 2, init >= 0.6, and one at T = 4, init 0.9;
+- on a branch with no critical point: at T = 4 and 8, init 0.9, one member
+  each keeps descending slowly while a real eigenvalue of W_h runs below -1
+  (-2.5, -1.7 at the end). For one mode,
   E(u, b) = 1/2 sum_{k<T} (u b^k - 1)^2 minimised over u is
-  (T - (sum_k b^k)^2 / sum_k b^(2k)) / 2: for even T maximal at b = -1
-  (T / 2, the mode unlearned) and falling monotonically towards (T - 1) / 2
-  as b -> -infinity, with no critical point on the way. Its Hessian grows
-  like b^(2(T-1)), so such a member ends at the stability limit of any fixed
-  step (our reading);
-- at T = 2 single members are slow: one at init 0.3 is still escaping a
-  saddle (loss 3e-3 of its initial value) and one at init 0.9 is still
-  approaching a critical point (gradient 1.3e-3 of its initial value).
-The default profile (flow time 100, a column at init 0.75) shows more such
+  (T - (sum_k b^k)^2 / sum_k b^(2k)) / 2, which for every T >= 2 falls
+  monotonically on b < -1 towards (T - 1) / 2 as b -> -infinity (checked
+  numerically for T = 2..10): no critical point on the way. Its Hessian
+  grows like b^(2(T-1)), so such a member ends at the stability limit of
+  any fixed step (our reading);
+- slow, its loss still falling at every record of the last quarter: at
+  T = 2 one member at init 0.3 still escaping a saddle (loss 3e-3 of its
+  initial value) and one at init 0.9 still approaching a critical point
+  (gradient 1.3e-3 of its initial value).
+A stalled member in none of these classes (stuck with its gradient on and
+its loss not falling) fails the claim.
+The default profile (flow time 100, a column at init 0.75) shows more
 runaways, at T = 2, 3, 4 and 6 as well (eigenvalues of W_h down to -6),
 several of them ending past the stability limit, and init-0.75 members that
-start past it: the step-stability claim fails there too.
+start past it: the step-stability claim fails there.
 
 Our choices where the paper is silent (digest GAPS), all module constants:
 the inputs of the NTK (the whole training set, P = 2 T N_x sequences), the
@@ -346,7 +349,7 @@ class LengthRun(NamedTuple):
     rose: the recorded loss rose somewhere (``loss_rose``); step_start, step_end: dt lambda_max / 2
     at the initial and the final weights (``energy_sharpness``; >= 1 means the step is past the
     stability limit there); lowest_eigenvalue: the smallest real part of an eigenvalue of the
-    trained W_h.
+    trained W_h; descending: the loss fell at every record of the last quarter (``still_descending``).
     """
 
     T: int
@@ -363,6 +366,7 @@ class LengthRun(NamedTuple):
     step_start: np.ndarray
     step_end: np.ndarray
     lowest_eigenvalue: np.ndarray
+    descending: np.ndarray
 
     @property
     def converged(self) -> np.ndarray:
@@ -379,6 +383,22 @@ class LengthRun(NamedTuple):
     def stalled(self) -> np.ndarray:
         """Neither converged nor diverged."""
         return ~self.converged & ~self.diverged
+
+    @property
+    def at_critical_point(self) -> np.ndarray:
+        """Stalled with the gradient gone: |grad| <= STATIONARY |grad(0)|."""
+        return self.stalled & (self.grad_ratio <= STATIONARY)
+
+    @property
+    def runaway(self) -> np.ndarray:
+        """Stalled on the branch with no critical point: an eigenvalue of W_h with real part below -1
+        (module docstring: the one-mode loss falls monotonically as b -> -infinity there)."""
+        return self.stalled & ~self.at_critical_point & (self.lowest_eigenvalue < -1.0)
+
+    @property
+    def slow(self) -> np.ndarray:
+        """Stalled, neither of the above, and still descending at the end: not stuck, only not done."""
+        return self.stalled & ~self.at_critical_point & ~self.runaway & self.descending
 
     @property
     def D_aligned(self) -> np.ndarray:
@@ -420,6 +440,19 @@ def energy_sharpness(params: dict, x, y) -> np.ndarray:
 
     weights = {k: jnp.asarray(params[k], jnp.float32) for k in ("W_x", "W_h", "W_y")}
     return np.asarray(jax.jit(jax.vmap(top))(weights), np.float64)
+
+
+def still_descending(loss) -> np.ndarray:
+    """Per member: the recorded loss fell from each record to the next over the last quarter of the records.
+
+    With a step below the stability limit gradient descent lowers the loss at
+    every step, so a member that is slow but not stuck shows a falling loss
+    to the end; one stuck at the stability limit rises somewhere (``loss_rose``).
+    """
+    loss = np.asarray(loss, np.float64)
+    window = loss[:, -(1 + (loss.shape[1] - 1) // 4):]
+    with np.errstate(invalid="ignore"):
+        return np.all(np.diff(window, axis=1) < 0.0, axis=1)
 
 
 def loss_rose(loss) -> np.ndarray:
@@ -510,7 +543,7 @@ def run_length(T: int, scales, n_seeds: int, flow_time: float = FLOW_TIME_QUICK,
         diverged=_cells(res.diverged, S), smallest_singular=_cells(smallest, S), kernel_error=worst,
         flow_time=float(theory_time(steps // records * records, lr, P, HIDDEN)),
         rose=_cells(loss_rose(loss), S), step_start=_cells(step_start, S), step_end=_cells(step_end, S),
-        lowest_eigenvalue=_cells(lowest, S),
+        lowest_eigenvalue=_cells(lowest, S), descending=_cells(still_descending(loss), S),
     )
 
 
@@ -584,20 +617,23 @@ def ntk_claims(grid: Grid) -> list[Claim]:
                         f"initial and final weights): unstable members {len(unstable)}, at (T, init) "
                         f"{sorted(set(unstable))} ({past} past the limit at their own init); count below the largest "
                         "init", sum(s < grid.scales[-1] for _, s in unstable), 0))
-    stalled = [(r, r.stalled) for r in runs]
-    n_stalled = sum(int(m.sum()) for _, m in stalled)
-    where = sorted({(r.T, float(grid.scales[i])) for r, m in stalled for i, j in zip(*np.nonzero(m))})
-    rank3 = sum(int(np.sum(r.smallest_singular[m] < 0.01)) for r, m in stalled)
-    moving = [f"(T={r.T}, init {grid.scales[i]:g}: |grad|/|grad(0)| {r.grad_ratio[i, j]:.1e}, "
-              f"loss/L0 {r.loss_ratio[i, j]:.3f}, lowest eigenvalue of W_h {r.lowest_eigenvalue[i, j]:.2f}, "
-              f"dt lambda_max / 2 at the end {r.step_end[i, j]:.2f})"
-              for r, m in stalled for i, j in zip(*np.nonzero(m & (r.grad_ratio > STATIONARY)))]
-    # a member that stops above 1e-3 of its initial loss with its gradient gone is at a critical point
-    # (local minimum or saddle) of the unaligned loss, not slow
-    claims.append(equal(f"members that stalled (loss > 1e-3 L0; left out as NaN) at (T, init) {where} sit at "
-                        f"critical points, |grad| <= {STATIONARY:g} |grad(0)| ({rank3} with a mode never learned, "
-                        f"W_y W_x of rank 3; not at one: {'; '.join(moving) or 'none'}), count",
-                        sum(int(np.sum(r.grad_ratio[m] <= STATIONARY)) for r, m in stalled), n_stalled))
+    n_stalled = sum(int(r.stalled.sum()) for r in runs)
+    where = sorted({(r.T, float(grid.scales[i])) for r in runs for i, j in zip(*np.nonzero(r.stalled))})
+    count = lambda cls: sum(int(np.sum(getattr(r, cls))) for r in runs)  # noqa: E731
+    rank3 = sum(int(np.sum(r.smallest_singular[r.at_critical_point] < 0.01)) for r in runs)
+    unexplained = [f"(T={r.T}, init {grid.scales[i]:g}: |grad|/|grad(0)| {r.grad_ratio[i, j]:.1e}, "
+                   f"loss/L0 {r.loss_ratio[i, j]:.3f}, lowest eigenvalue of W_h {r.lowest_eigenvalue[i, j]:.2f}, "
+                   f"dt lambda_max / 2 at the end {r.step_end[i, j]:.2f})"
+                   for r in runs
+                   for i, j in zip(*np.nonzero(r.stalled & ~r.at_critical_point & ~r.runaway & ~r.slow))]
+    # a stalled member is at a critical point (local minimum or saddle) of the unaligned loss, on the
+    # branch b < -1 that has none, or still descending; anything else would be a stuck member the
+    # analysis does not account for
+    claims.append(equal(f"members that stalled (loss > 1e-3 L0; left out as NaN), {n_stalled} at (T, init) {where}: "
+                        f"{count('at_critical_point')} at critical points (|grad| <= {STATIONARY:g} |grad(0)|, "
+                        f"{rank3} with a mode never learned), {count('runaway')} on the W_h eigenvalue < -1 branch, "
+                        f"{count('slow')} still descending; unexplained "
+                        f"({'; '.join(unexplained) or 'none'}), count", len(unexplained), 0))
     # aligned: the converged weights are a = b = c = 1 up to the remaining loss (<= 1e-3 of the initial,
     # so weights within ~3e-2 relative at worst, usually far closer); D moves by the same order at most
     err_aligned = max(float(np.nanmax(np.abs(r.D_aligned - r.predicted[:, 0]))) for r in runs)
