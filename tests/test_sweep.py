@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rnnscope.runner import run_local
+from rnnscope.runner.plan import balanced_parts, plan
 from rnnscope.spec import parse_spec
 from rnnscope.store import Store
 
@@ -86,6 +87,21 @@ def test_ray_and_local_runners_store_identical_members(tmp_path):
     ta, tb = trajectories(local.root), trajectories(tmp_path / "ray" / "sweep")
     assert ta[["member_id", "probe", "step"]].equals(tb[["member_id", "probe", "step"]])
     assert np.array_equal(ta.value.to_numpy(float), tb.value.to_numpy(float), equal_nan=True)
+
+
+@pytest.mark.parametrize("n, size", [(2000, 256), (7, 3), (6, 6), (513, 512), (1, 4)])
+def test_balanced_parts_keep_order_and_size_and_differ_by_at_most_one(n, size):
+    parts = balanced_parts(list(range(n)), size)
+    assert sum(parts, ()) == tuple(range(n))
+    assert len(parts) == -(-n // size)
+    lengths = [len(p) for p in parts]
+    assert max(lengths) <= size and max(lengths) - min(lengths) <= 1
+
+
+def test_a_group_cut_into_chunks_gives_them_one_population_size():
+    spec = parse_spec(__import__("tomllib").loads(spec_text(chunk=4)))
+    chunks, total = plan(spec)
+    assert total == 6 and sorted(len(c.members) for c in chunks) == [3, 3]
 
 
 def test_the_same_spec_and_seeds_store_identical_numbers_whatever_the_chunk_size(tmp_path):

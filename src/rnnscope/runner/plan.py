@@ -100,12 +100,28 @@ def plan(spec: Spec, done: set[str] = frozenset()) -> tuple[list[Chunk], int]:
     spec_json = json.dumps(spec.model_dump(mode="json", exclude={"grid", "seeds", "chunk_size", "block", "segment"}),
                            sort_keys=True)
     for key, group in groups.items():
-        for i in range(0, len(group), spec.chunk_size):
-            part = tuple(group[i : i + spec.chunk_size])
+        for part in balanced_parts(group, spec.chunk_size):
             cid = hashlib.sha1("".join(m.member_id for m in part).encode()).hexdigest()[:16]
             chunks.append(Chunk(cid, spec.name, statics[key], part,
                                 (spec.success.accuracy, spec.success.relative_mse), spec_json))
     return chunks, len(members)
+
+
+def balanced_parts(group: list, chunk_size: int) -> list[tuple]:
+    """``group`` cut, in order, into the fewest parts of at most ``chunk_size``, their sizes within one.
+
+    Equal parts pad to the same population size, so a group's chunks share one
+    compiled program (2,000 members in chunks of <= 256: eight of 250, not seven
+    of 256 and one of 208, which would compile a second time).
+    """
+    n_parts = -(-len(group) // chunk_size)
+    small, extra = divmod(len(group), n_parts) if n_parts else (0, 0)
+    parts, start = [], 0
+    for i in range(n_parts):
+        size = small + (i < extra)
+        parts.append(tuple(group[start : start + size]))
+        start += size
+    return parts
 
 
 def _static_part(cfg: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,17 @@ from .plan import claim_store
 MAX_RETRIES = 3
 #: Environment variables the workers inherit from the driver (the JAX platform choice).
 FORWARDED_ENV = ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_NUM_CPU_DEVICES")
+#: CPUs a chunk's task holds. Its worker exposes as many JAX CPU devices (the engine otherwise
+#: takes one per core of the node, and workers side by side would share cores thread against thread).
+TASK_CPUS = 1
+
+
+def worker_env(forwarded: dict[str, str]) -> dict[str, str]:
+    """The workers' environment: the driver's JAX choices, and one CPU device per CPU a task holds
+    unless the driver chose a device count itself."""
+    chosen = "JAX_NUM_CPU_DEVICES" in forwarded or "xla_force_host_platform_device_count" in forwarded.get(
+        "XLA_FLAGS", "")
+    return forwarded if chosen else {**forwarded, "JAX_NUM_CPU_DEVICES": str(TASK_CPUS)}
 
 
 def _connect(address: str | None, num_cpus: int | None):
@@ -34,7 +45,7 @@ def _connect(address: str | None, num_cpus: int | None):
 
     if ray.is_initialized():
         return False
-    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env = worker_env({k: os.environ[k] for k in FORWARDED_ENV if k in os.environ})
     kwargs = dict(runtime_env={"env_vars": env}, include_dashboard=False, log_to_driver=False)
     if address:
         ray.init(address=address, **kwargs)
@@ -68,7 +79,7 @@ def _train_on_ray(chunks, store: Store, address, num_cpus, progress, steps: int)
 
     started = _connect(address, num_cpus)
     try:
-        train = ray.remote(max_retries=MAX_RETRIES)(run_chunk)
+        train = ray.remote(max_retries=MAX_RETRIES, num_cpus=TASK_CPUS)(run_chunk)
         pending = {train.remote(chunk): chunk for chunk in chunks}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
