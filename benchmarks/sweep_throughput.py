@@ -75,7 +75,7 @@ from rnnscope.runner import plan, run_local  # noqa: E402
 from rnnscope.spec import parse_spec  # noqa: E402
 from rnnscope.store import Store  # noqa: E402
 from rnnscope.train import train_population  # noqa: E402
-from rnnscope.train.population import MODEL_HP  # noqa: E402
+from rnnscope.train.population import MODEL_HP, member_keys  # noqa: E402
 
 LR_LEVELS = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 INIT_SCALES = [0.8, 0.9, 1.0, 1.1]
@@ -106,14 +106,13 @@ def sweep_spec(members: int, steps: int, seq_len: int, hidden: int, batch: int, 
 def member_start(static, seed: int, hp: dict[str, float]):
     """Member ``seed``'s initial parameters (shared layout, no member axis) and its data key.
 
-    The engine splits ``PRNGKey(seed)`` into (init, data, noise, probe, eval)
-    keys and draws the batch of step s from ``fold_in(data key, s)`` (see
-    ``rnnscope.train.population``).
+    The engine derives a member's keys from its seed (``member_keys``) and
+    draws the batch of step s from ``fold_in(data key, s)``.
     """
     model_cfg = static[0]
-    keys = jax.random.split(jax.random.PRNGKey(seed), 5)
-    params = get_model(model_cfg.arch).init(keys[0], model_cfg, {k: hp[k] for k in MODEL_HP})
-    return {k: np.asarray(params[k]) for k in tb.PARAM_NAMES}, keys[1]
+    keys = member_keys(seed)
+    params = get_model(model_cfg.arch).init(keys.init, model_cfg, {k: hp[k] for k in MODEL_HP})
+    return {k: np.asarray(params[k]) for k in tb.PARAM_NAMES}, keys.data
 
 
 def batches(task, key, steps: int, batch: int, first: int = 1):

@@ -19,6 +19,7 @@ from rnnscope.probes.ntk import empirical_ntk, kernel_distance, kernel_distance_
 from rnnscope.tasks import make_task
 from rnnscope.theory.linear_ntk import linear_ntk
 from rnnscope.train import TaskConfig, TrainConfig, train_population
+from rnnscope.train.losses import predictions
 
 U32 = float(np.finfo(np.float32).eps) / 2  # float32 unit roundoff
 T, N_X, N_H, N_Y, P = 4, 3, 5, 2, 6
@@ -41,9 +42,9 @@ def bias_free(weights, dtype):
 
 
 def last_output64(params, x):
-    """y_T of the library's linear RNN, run from a float64 zero state (the model's own initial state is float32)."""
-    hs = linear.run(params, jnp.zeros((x.shape[1], N_H), x.dtype), x)
-    return jax.vmap(linear.readout, in_axes=(None, 0))(params, hs[-1])
+    """y_T of the library's linear RNN (``train.losses.predictions``): float64 weights and inputs keep float64."""
+    cfg = ModelConfig(arch="linear", hidden=N_H, input_dim=N_X, output_dim=N_Y, bias=False)
+    return predictions(linear.MODEL, cfg, params, x, "last")
 
 
 def test_empirical_ntk_equals_closed_form_blocks_float64():

@@ -8,7 +8,7 @@ from jax.flatten_util import ravel_pytree
 
 from rnnscope.experiments.proca import integration as I
 from rnnscope.experiments.proca import rotations as R
-from rnnscope.experiments.proca.common import bias_free, full_batch_gd, model_config
+from rnnscope.experiments.proca.common import bias_free, full_batch_gd, model_config, mse, sharpness, top_eigenvalue
 from rnnscope.probes.extrapolation import extrapolation_error, task_predict
 from rnnscope.tasks.linear_dynamics import linear_dynamics_data, rotation_blocks
 from rnnscope.tasks.sensory import integrate_target, multisensory_integration, target_weights
@@ -111,12 +111,22 @@ def test_extrapolation_is_the_probe_on_prefixes():
     np.testing.assert_allclose(I.extrapolation(snap, "mean", lengths)[0], want, rtol=1e-5)
 
 
+def training_loss(W, x, y):
+    """rnnscope's MSE of the bias-free network with weights W on (x, y)."""
+    return mse(I.model_config(), bias_free(W, I.N_IO), x, y)
+
+
 def test_loss_and_state_is_the_training_loss():
     x, y = I.a8_data("late", 4, trials=16)
     W = I.weights(jax.tree.map(lambda a: a[0], I.initial_params((2,))))
     loss, h = I.loss_and_state(W, x, y)
-    assert float(loss) == pytest.approx(float(I.training_loss(W, x, y)), rel=1e-6)
+    assert float(loss) == pytest.approx(float(training_loss(W, x, y)), rel=1e-6)
     assert h.shape == (16, I.HIDDEN)
+    # h is h_T: the linear recurrence run by hand
+    h_ref = np.zeros((16, I.HIDDEN))
+    for x_t in np.asarray(x, np.float64):
+        h_ref = h_ref @ np.asarray(W["W_h"], np.float64).T + x_t @ np.asarray(W["W_x"], np.float64).T
+    np.testing.assert_allclose(np.asarray(h), h_ref, rtol=1e-4, atol=1e-6)
 
 
 def test_top_eigenvalue_finds_the_largest_even_when_a_negative_one_dominates():
@@ -126,8 +136,19 @@ def test_top_eigenvalue_finds_the_largest_even_when_a_negative_one_dominates():
         A = jnp.asarray(Q @ np.diag(spectrum) @ Q.T, jnp.float32)
         split = lambda v: {"a": v[:2], "b": v[2:]}  # noqa: E731 - a pytree operand
         join = lambda t: jnp.concatenate([t["a"], t["b"]])  # noqa: E731
-        top = I.top_eigenvalue(lambda t: split(A @ join(t)), split(jnp.ones(5)), 300)
+        top = top_eigenvalue(lambda t: split(A @ join(t)), split(jnp.ones(5)), 300)
         assert float(top) == pytest.approx(max(spectrum), rel=1e-4)
+
+
+def test_sharpness_exact_and_by_power_iteration_is_the_top_hessian_eigenvalue():
+    # L(w) = 1/2 w^T A w on a two-leaf pytree has Hessian A everywhere; its top eigenvalue is 3
+    Q = np.linalg.qr(np.random.default_rng(2).normal(size=(5, 5)))[0]
+    A = jnp.asarray(Q @ np.diag([-6.0, 3.0, 1.0, -0.5, 0.2]) @ Q.T, jnp.float32)
+    join = lambda t: jnp.concatenate([t["a"], t["b"].ravel()])  # noqa: E731
+    loss = lambda t: 0.5 * join(t) @ A @ join(t)  # noqa: E731
+    w = {"a": jnp.ones(3), "b": jnp.full((1, 2), 0.5)}
+    assert float(sharpness(loss, w)) == pytest.approx(3.0, rel=1e-5)
+    assert float(sharpness(loss, w, 300, jax.random.PRNGKey(0))) == pytest.approx(3.0, rel=1e-4)
 
 
 def test_sharpness_is_the_top_eigenvalue_of_the_hessian():
@@ -135,7 +156,7 @@ def test_sharpness_is_the_top_eigenvalue_of_the_hessian():
     J the Jacobian of the P N_y predictions in the weights, so lambda_max = 2 s_max(J)^2 / (P N_y)."""
     x, y = I.a8_data("sum", 3, trials=16)
     W = I.weights(exact_network(1.0))
-    assert float(I.training_loss(W, x, y)) < 1e-10
+    assert float(training_loss(W, x, y)) < 1e-10
     flat, unravel = ravel_pytree(W)
     J = jax.jacfwd(lambda f: (I.final_states(unravel(f), x) @ unravel(f)["W_y"].T).reshape(-1))(flat)
     exact = 2.0 * np.linalg.norm(np.asarray(J, np.float64), 2) ** 2 / y.size
@@ -151,7 +172,7 @@ def test_gd_trace_steps_traces_and_freezes():
     trace = I.gd_trace(both, np.stack([x, x]), np.stack([y, y]), [lr, 1e4], 4, 2)
     assert trace.steps.tolist() == [0, 2, 4]
     # member 0: two plain gradient steps, the losses and hidden-state velocities of each step
-    loss_and_grad = jax.jit(jax.value_and_grad(I.training_loss))
+    loss_and_grad = jax.jit(jax.value_and_grad(training_loss))
     W, losses, speeds = W0, [], []
     for _ in range(2):
         loss, grad = loss_and_grad(W, x, y)

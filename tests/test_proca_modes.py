@@ -7,7 +7,17 @@ import pytest
 
 from rnnscope.experiments.proca import modes as M
 from rnnscope.experiments.proca import stability as S
-from rnnscope.experiments.proca.common import bias_free, mse, model_config
+from rnnscope.experiments.proca.common import (
+    aligned_float64,
+    aligned_population,
+    alignment_over_training,
+    bias_free,
+    full_batch_gd,
+    model_config,
+    modes_over_training,
+    mse,
+)
+from rnnscope.models.init import aligned_in_basis, alignment_error
 from rnnscope.tasks.linear_dynamics import last_step_targets, linear_dynamics_data, whitened_inputs
 from rnnscope.theory.linear_modes import extrapolation_error, max_stable_learning_rate, mode_rhs, sigma_lags
 
@@ -62,7 +72,7 @@ def _aligned(n=3, seed=0):
 def test_effective_modes_need_no_alignment():
     R, U, V = _aligned()
     a, b, c = np.array([0.5, 1.0, 2.0]), np.array([0.3, 0.7, 1.1]), np.array([1.5, 0.4, 0.8])
-    w = M.aligned_weights(R, U, V, a, b, c)
+    w = aligned_float64(R, U, V, a, b, c)
     u, bb = M.effective_modes(w["W_x"], w["W_h"], w["W_y"], U, V)
     np.testing.assert_allclose(u, a * c, rtol=1e-12)
     np.testing.assert_allclose(bb, b, rtol=1e-12)
@@ -74,24 +84,32 @@ def test_effective_modes_need_no_alignment():
     np.testing.assert_allclose(b2, b, rtol=1e-9)
 
 
-def test_offdiagonal_error_reads_a_known_perturbation():
+def test_alignment_error_reads_a_known_perturbation_in_float64():
     R, U, V = _aligned()
-    w = M.aligned_weights(R, U, V, 1.0, 0.5, 2.0)
-    blocks = M.mode_blocks({k: w[k][None] for k in M.WEIGHTS}, U, V, R)
-    assert M.offdiagonal_error(blocks)[0] < 1e-14
+    w = aligned_float64(R, U, V, 1.0, 0.5, 2.0)
     bumped = dict(w)
     bumped["W_h"] = w["W_h"] + 1e-3 * np.outer(R[:, 0], R[:, 2])  # R^T W_h R gets 1e-3 at (0, 2)
-    blocks = M.mode_blocks({k: bumped[k][None] for k in M.WEIGHTS}, U, V, R)
-    assert M.offdiagonal_error(blocks)[0] == pytest.approx(1e-3 / 0.5, rel=1e-9)  # relative to that block's b = 0.5
+    with jax.enable_x64(True):
+        exact = float(alignment_error(w, U, V, R))
+        off = float(alignment_error(bumped, U, V, R))
+    assert exact < 1e-14  # float32 arithmetic would leave ~1e-7
+    assert off == pytest.approx(1e-3 / 0.5, rel=1e-9)  # relative to that block's b = 0.5
 
 
-def test_last_output_is_the_library_forward_pass():
+def test_library_forward_pass_keeps_float64():
+    # the loss of common.mse (the registered linear model) against a float64 NumPy forward pass
     data = linear_dynamics_data("inverse_exponential", seq_len=4, input_dim=2, output_dim=2, n_samples=12)
     R, _, _ = _aligned(2)
-    w = M.aligned_weights(R, data.U_y, data.V_x, 0.3, 0.6, 0.9, np.float32)
-    cfg = model_config(2, 2, 2)
-    mine = jnp.mean((M.last_output({k: jnp.asarray(w[k]) for k in M.WEIGHTS}, jnp.asarray(data.x)) - data.y) ** 2)
-    np.testing.assert_allclose(float(mine), float(mse(cfg, bias_free(w, 2), data.x, data.y)), rtol=1e-5)
+    w = aligned_float64(R, data.U_y, data.V_x, 0.3, 0.6, 0.9)
+    x = np.asarray(data.x, np.float64)
+    h = np.zeros((x.shape[1], 2))
+    for x_t in x:
+        h = h @ w["W_h"].T + x_t @ w["W_x"].T
+    expected = np.mean((h @ w["W_y"].T - data.y) ** 2)
+    with jax.enable_x64(True):
+        got = mse(model_config(2, 2, 2), bias_free(w, 2), jnp.asarray(x), jnp.asarray(data.y, jnp.float64))
+        assert got.dtype == jnp.float64
+    np.testing.assert_allclose(float(got), expected, rtol=1e-13)
 
 
 def test_one_float64_gd_step_is_one_euler_step_of_the_mode_flow():
@@ -101,23 +119,39 @@ def test_one_float64_gd_step_is_one_euler_step_of_the_mode_flow():
     pairs = ((1.0, 0.6), (0.5, 0.9))
     data = M.inverse_exponential_data(pairs, T)
     P = data.x.shape[1]
-    R, _, _ = _aligned(n)
     x = whitened_inputs(T, n, P, 0)
     y = last_step_targets(x, data.maps)
     a0, b0, c0 = np.array([0.4, 0.2]), np.array([0.3, 0.5]), np.array([0.6, 0.1])
-    w = M.aligned_weights(R, data.U_y, data.V_x, a0, b0, c0)
     lr = 0.7
+    cfg = model_config(n, n, n)
     with jax.enable_x64(True):
-        run = M.masked_gd(w, M.WEIGHTS, x, y, lr, 1, 1)
-        frozen = M.masked_gd(w, ("W_h",), x, y, lr, 2, 1)
-    a, b, c, err = M.trail_modes(run.weights, data.U_y, data.V_x, w["R"])
+        params, R = aligned_population([0], n, data.U_y, data.V_x, a0, b0, c0, n)
+        run = full_batch_gd(cfg, params, x, y, lr, 1, 1)
+        frozen = full_batch_gd(cfg, params, x, y, lr, 2, 1, trained=("W_h",))
+        a, b, c = (m[0] for m in modes_over_training(run, data.U_y, data.V_x, R))
+        err = alignment_over_training(run, data.U_y, data.V_x, R)[0]
+    assert run.params["W_h"].dtype == np.float64
     eta = 2 * lr / (P * n)
     da, db, dc = mode_rhs(a0, b0, c0, data.S_lag.T)
     np.testing.assert_allclose(a[1], a0 + eta * da, rtol=1e-10)
     np.testing.assert_allclose(b[1], b0 + eta * db, rtol=1e-10)
     np.testing.assert_allclose(c[1], c0 + eta * dc, rtol=1e-10)
     assert err.max() < 1e-12
-    assert np.array_equal(frozen.weights["W_x"][2], w["W_x"]) and not np.allclose(frozen.weights["W_h"][2], w["W_h"])
+    W = frozen.params
+    assert np.array_equal(W["W_x"][0, 2], W["W_x"][0, 0]) and not np.allclose(W["W_h"][0, 2], W["W_h"][0, 0])
+
+
+def test_aligned_weights_keep_float64_and_are_diagonal_in_their_basis():
+    R, U, V = _aligned()
+    w = aligned_float64(R, U, V, np.array([0.5, 1.0, 2.0]), 0.7, 1.5)
+    assert w["W_x"].dtype == np.float64
+    np.testing.assert_allclose(R.T @ w["W_x"] @ V, np.diag([0.5, 1.0, 2.0]), atol=1e-14)
+    np.testing.assert_allclose(R.T @ w["W_h"] @ R, 0.7 * np.eye(3), atol=1e-14)
+    # a random basis drawn from a key is re-orthonormalised in float64 for float64 bases
+    with jax.enable_x64(True):
+        params, R64 = aligned_population([0], 3, U, V, 0.5, 0.7, 1.5, 3)
+    assert R64.dtype == np.float64
+    np.testing.assert_allclose(R64[0].T @ R64[0], np.eye(3), atol=1e-14)
 
 
 def test_fig2_pairs_separate_size_from_recency():
@@ -181,7 +215,7 @@ def test_measured_extrapolation_of_an_exact_solution_is_the_closed_form():
     kwargs = dict(family="exponential", seq_len=S.T, input_dim=1, output_dim=1, delta=delta, lam=lam, n_samples=20)
     data = linear_dynamics_data(**kwargs)
     u, b = delta * lam**S.T, 1.0 / lam
-    w = M.aligned_weights(np.eye(1), data.U_y, data.V_x, np.sqrt(u), b, np.sqrt(u), np.float32)
+    w = aligned_in_basis(jnp.eye(1), data.U_y, data.V_x, np.sqrt(u), b, np.sqrt(u))
     params = jax.tree_util.tree_map(lambda v: v[None], bias_free(w, 1))
     lengths = (7, 10, 13)
     measured = S.measure_extrapolation(params, model_config(1, 1, 1), kwargs, lengths)[0]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnscope.experiments.proca import ntk, transition as tr
-from rnnscope.experiments.proca.common import theory_time
+from rnnscope.experiments.proca.common import aligned_float64, engine_from_weights, theory_time
 from rnnscope.probes.ntk import kernel_distance
 from rnnscope.tasks.linear_dynamics import linear_dynamics_data
 from rnnscope.theory.linear_modes import integrate_modes, max_stable_learning_rate, mode_energy, sigma_lags
@@ -123,6 +123,20 @@ def test_kappa_claims_pass_on_hysteresis_and_fail_on_a_premature_jump():
 # ---------------------------------------------------------------------------
 
 
+def scaled(s, U_y, V_x):
+    """The aligned network with every mode equal to s, in the basis R = I."""
+    return aligned_float64(np.eye(ntk.HIDDEN), U_y, V_x, s, s, s)
+
+
+def test_solution_weights_are_the_data_bases():
+    data, _ = _bases(2)
+    sol = ntk.solution_weights(data.U_y, data.V_x)
+    np.testing.assert_array_equal(sol["W_x"], data.V_x.T)
+    np.testing.assert_array_equal(sol["W_h"], np.eye(ntk.HIDDEN))
+    np.testing.assert_array_equal(sol["W_y"], data.U_y)
+    np.testing.assert_array_equal(scaled(0.3, data.U_y, data.V_x)["W_y"], 0.3 * data.U_y)
+
+
 def _bases(T=3):
     data = linear_dynamics_data(**dict(ntk.task_config(T).kwargs))
     return data, data.x[:, : ntk.NTK_SEQUENCES].astype(np.float64)
@@ -131,19 +145,19 @@ def _bases(T=3):
 def test_predicted_distance_is_zero_at_t1_and_at_the_solution():
     data, x = _bases(1)
     for s in (0.01, 0.3):
-        assert abs(ntk.predicted_distance(ntk.scaled_aligned_weights(s, data.U_y, data.V_x), data.U_y, data.V_x,
+        assert abs(ntk.predicted_distance(scaled(s, data.U_y, data.V_x), data.U_y, data.V_x,
                                           x)) < 1e-12
     data, x = _bases(3)
     assert abs(ntk.predicted_distance(ntk.solution_weights(data.U_y, data.V_x), data.U_y, data.V_x, x)) < 1e-12
-    small = ntk.predicted_distance(ntk.scaled_aligned_weights(0.01, data.U_y, data.V_x), data.U_y, data.V_x, x)
-    near = ntk.predicted_distance(ntk.scaled_aligned_weights(0.9, data.U_y, data.V_x), data.U_y, data.V_x, x)
+    small = ntk.predicted_distance(scaled(0.01, data.U_y, data.V_x), data.U_y, data.V_x, x)
+    near = ntk.predicted_distance(scaled(0.9, data.U_y, data.V_x), data.U_y, data.V_x, x)
     assert small > 0.1 > near > 0.0
 
 
 def test_predicted_distance_does_not_depend_on_the_hidden_basis():
     data, x = _bases(3)
     R = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]
-    w = ntk.scaled_aligned_weights(0.2, data.U_y, data.V_x)
+    w = scaled(0.2, data.U_y, data.V_x)
     rotated = {"W_x": R @ w["W_x"], "W_h": R @ w["W_h"] @ R.T, "W_y": w["W_y"] @ R.T}
     K, K_rot = ntk.ntk_of(w, x), ntk.ntk_of(rotated, x)
     np.testing.assert_allclose(K_rot, K, rtol=1e-10, atol=1e-12)
@@ -175,7 +189,7 @@ def test_energy_sharpness_at_the_solution_is_the_one_mode_limit():
         assert top == pytest.approx(expected, rel=1e-4)
     # near the origin only the bilinear lag-0 term W_y W_x curves E: its Hessian there is the saddle
     # [[0, -C], [-C^T, 0]] with C the last-input/output correlation, whose singular values are s_t = 1
-    tiny = {k: np.asarray(v)[None] for k, v in ntk.scaled_aligned_weights(1e-4, data.U_y, data.V_x).items()}
+    tiny = {k: np.asarray(v)[None] for k, v in scaled(1e-4, data.U_y, data.V_x).items()}
     assert ntk.energy_sharpness(tiny, data.x, data.y)[0] == pytest.approx(1.0, abs=1e-3)
 
 
@@ -280,8 +294,8 @@ def test_engine_from_weights_starts_the_replaced_member_from_the_given_weights()
     T = 2
     data, x = _bases(T)
     P = data.x.shape[1]
-    given = ntk.scaled_aligned_weights(0.5, data.U_y, data.V_x)
-    initial, res = ntk.engine_from_weights(ntk.model_config(), ntk.task_config(T), np.array([0, 1]),
+    given = scaled(0.5, data.U_y, data.V_x)
+    initial, res = engine_from_weights(ntk.model_config(), ntk.task_config(T), np.array([0, 1]),
                                            np.array([0.5, 0.5]), {0: given}, 5.0, 4, P, ("ntk",), 2)
     np.testing.assert_allclose(initial["W_h"][0], given["W_h"], atol=1e-7)
     kernels = res.trajectories["ntk"]

@@ -6,7 +6,8 @@
   value equals ``scale``). With ``cfg.init == "orthogonal"`` it is used for the
   recurrent H x H matrices only (Livi's ``--orth_init``, restricted to the
   recurrent blocks); gate matrices that start at zero stay at zero.
-- Aligned: see :func:`aligned_linear` (Proca et al. 2025, P.1.1). Only the
+- Aligned: see :func:`aligned_linear` (Proca et al. 2025, P.1.1) and
+  :func:`aligned_in_basis` (the same for a given basis). Only the
   linear model builds aligned weights; the other models treat
   ``"aligned"`` like ``"gaussian"``.
 
@@ -93,9 +94,9 @@ def logit(p):
 # ---------------------------------------------------------------------------
 
 
-def _modes(values, n: int, name: str) -> jax.Array:
-    """A length-n mode vector: a scalar is broadcast, a shorter vector is zero-padded."""
-    v = jnp.asarray(values, jnp.float32)
+def _modes(values, n: int, name: str, dtype=jnp.float32) -> jax.Array:
+    """A length-n mode vector in ``dtype``: a scalar is broadcast, a shorter vector is zero-padded."""
+    v = jnp.asarray(values, dtype)
     if v.ndim == 0:
         return jnp.broadcast_to(v, (n,))
     if v.ndim != 1 or v.shape[0] > n:
@@ -104,7 +105,7 @@ def _modes(values, n: int, name: str) -> jax.Array:
 
 
 def _rect_diag(diag: jax.Array, rows: int, cols: int) -> jax.Array:
-    """rows x cols matrix with ``diag`` (length min(rows, cols)) on its main diagonal."""
+    """rows x cols matrix with ``diag`` (length min(rows, cols)) on its main diagonal, in ``diag``'s dtype."""
     m = min(rows, cols)
     idx = jnp.arange(m)
     return jnp.zeros((rows, cols), diag.dtype).at[idx, idx].set(diag)
@@ -128,6 +129,11 @@ def aligned_linear(key, hidden, U_y, V_x, a, b, c):
     W_h are only diagonal in one basis when R_x^T R_y = I, so a single R is
     used here (the paper's formula is a typo).
 
+    Precision: the weights have the dtype of ``U_y`` and ``V_x`` (float32, or
+    float64 inside ``jax.enable_x64``). R is drawn in float32 (``orthogonal``);
+    in a wider dtype it is re-orthonormalised there (``thin_qr``), so that the
+    blocks above are diagonal to that precision.
+
     Args:
         key: PRNG key for R.
         hidden: H.
@@ -140,13 +146,33 @@ def aligned_linear(key, hidden, U_y, V_x, a, b, c):
     Returns:
         dict with ``W_x``, ``W_h``, ``W_y`` and the basis ``R``.
     """
-    U_y = jnp.asarray(U_y, jnp.float32)
-    V_x = jnp.asarray(V_x, jnp.float32)
-    k_x, k_y = V_x.shape[1], U_y.shape[1]
+    dtype = jnp.result_type(jnp.asarray(U_y), jnp.asarray(V_x), jnp.float32)
     R = orthogonal(key, hidden, 1.0)
-    a = _modes(a, min(hidden, k_x), "a")
-    b = _modes(b, hidden, "b")
-    c = _modes(c, min(hidden, k_y), "c")
+    if dtype != R.dtype:
+        R = thin_qr(R.astype(dtype))[0]
+    return aligned_in_basis(R, U_y, V_x, a, b, c)
+
+
+def aligned_in_basis(R, U_y, V_x, a, b, c):
+    """The weights of :func:`aligned_linear` in a given orthogonal basis ``R`` (hidden x hidden).
+
+        W_x = R diag(a) V_x^T,    W_h = R diag(b) R^T,    W_y = U_y diag(c) R^T,
+
+    in R's dtype (``U_y``, ``V_x`` and the modes are cast to it). With R = I the
+    weights are the modes themselves in the data bases.
+
+    Returns:
+        dict with ``W_x``, ``W_h``, ``W_y`` and ``R``.
+    """
+    R = jnp.asarray(R)
+    dtype = R.dtype
+    hidden = R.shape[0]
+    U_y = jnp.asarray(U_y, dtype)
+    V_x = jnp.asarray(V_x, dtype)
+    k_x, k_y = V_x.shape[1], U_y.shape[1]
+    a = _modes(a, min(hidden, k_x), "a", dtype)
+    b = _modes(b, hidden, "b", dtype)
+    c = _modes(c, min(hidden, k_y), "c", dtype)
     return {
         "W_x": R @ _rect_diag(a, hidden, k_x) @ V_x.T,
         "W_h": (R * b[None, :]) @ R.T,
@@ -176,7 +202,11 @@ def recover_modes(params, U_y, V_x, R):
 def alignment_error(params, U_y, V_x, R):
     """Largest off-diagonal entry of R^T W_x V_x, R^T W_h R, U_y^T W_y R relative to the largest entry.
 
-    About 0 for aligned weights; of order 1 for unaligned ones.
+        max over the blocks M of max |M_ij, i != j| / max |M_ij|
+
+    About 0 for aligned weights; of order 1 for unaligned ones. Computed in the
+    dtype of the arguments (float64 inside ``jax.enable_x64``), like
+    :func:`recover_modes`.
     """
     worst = []
     for m in _mode_blocks(params, U_y, V_x, R):

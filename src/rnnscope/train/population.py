@@ -194,6 +194,21 @@ def population_map(f: Callable, block: int, mesh: jax.sharding.Mesh) -> Callable
     return jax.shard_map(g, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
 
 
+class MemberKeys(NamedTuple):
+    """The random streams of one member, all split from ``PRNGKey(seed)``."""
+
+    init: jax.Array  # initial weights
+    data: jax.Array  # training batches: step s draws from fold_in(data, s)
+    noise: jax.Array  # optimiser noise
+    probe: jax.Array  # the fixed probe batch
+    eval: jax.Array  # the held-out evaluation batch
+
+
+def member_keys(seed) -> MemberKeys:
+    """A member's keys: everything random about it follows from its seed alone, whatever the population."""
+    return MemberKeys(*jax.random.split(jax.random.PRNGKey(seed), 5))
+
+
 def _all_finite(tree) -> jax.Array:
     leaves = [jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)]
     return jnp.all(jnp.stack(leaves))
@@ -269,14 +284,14 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         return task_loss(model, model_cfg, task, params, x, y, run)
 
     def member_init(seed, hp):
-        keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+        keys = member_keys(seed)
         model_hp = {k: hp[k] for k in MODEL_HP}
         if task.bases is not None:  # an aligned linear RNN is aligned with the task's data bases
             model_hp["align_U"], model_hp["align_V"] = (jnp.asarray(b) for b in task.bases)
-        params = model.init(keys[0], model_cfg, model_hp)
-        opt_state = init_member(opt, trainable(params), {k: hp[k] for k in OPTIM_HP}, keys[2])
-        probe_x, probe_y = task.sample(keys[3], train_cfg.probe_batch)
-        return MemberState(params, opt_state, keys[1], keys[2], probe_x, probe_y,
+        params = model.init(keys.init, model_cfg, model_hp)
+        opt_state = init_member(opt, trainable(params), {k: hp[k] for k in OPTIM_HP}, keys.noise)
+        probe_x, probe_y = task.sample(keys.probe, train_cfg.probe_batch)
+        return MemberState(params, opt_state, keys.data, keys.noise, probe_x, probe_y,
                            jnp.array(False), jnp.array(-1, jnp.int32),
                            jnp.zeros((n_slow,), jnp.int32), jnp.full((max(buffer_size, 1),), jnp.nan, jnp.float32),
                            jnp.array(0, jnp.int32))
@@ -407,7 +422,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
     @jax.jit
     def finish(state, seeds):
         def member_eval(state, seed):
-            x, y = task.sample(jax.random.split(jax.random.PRNGKey(seed), 5)[4], train_cfg.eval_batch)
+            x, y = task.sample(member_keys(seed).eval, train_cfg.eval_batch)
             pred = predictions(model, model_cfg, state.params, x, task.target)
             loss = LOSSES[task.loss](pred, y)
             # accuracy of a logistic task: the sign of the logit against the {0, 1} label

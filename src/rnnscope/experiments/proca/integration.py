@@ -85,7 +85,7 @@ importance converge while early importance cannot settle.
 
 - One optimiser and rate for both targets: full-batch gradient descent at
   ``LR_A8`` = 0.05 on ``A8_TRIALS`` = 64 fixed trials (our choices). The rate
-  comes from measured bounds (``sharpness``: power iteration, ``top_eigenvalue``,
+  comes from measured bounds (``sharpness``: power iteration, ``common.top_eigenvalue``,
   on Hessian-vector products, jax.jvp of jax.grad): at the late solution
   lambda_max = 18.4-18.7, bound 0.107-0.109; along a small-rate run of early
   importance (``LR_REF`` = 0.02, stable along both paths) lambda_max rises at
@@ -157,10 +157,12 @@ from ...optim import OptimizerConfig
 from ...report.figures import Line, Panel, line_panels
 from ...tasks.sensory import integrate_target, multisensory_integration, target_weights
 from ...train import TaskConfig, TrainConfig, train_population
-from ...train.losses import predictions
+from ...train.population import member_keys
+from ...train.losses import LOSSES, batched_initial_state, predictions
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, equal
-from .common import bias_free, mse
+from .common import bias_free, guarded_step, mse, recorded_scan
+from .common import sharpness as hessian_sharpness
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -198,7 +200,7 @@ LR_A8 = 0.05
 LR_REF = 0.02
 #: Reference rate of late importance at LARGE_T, where its bound is measured (checked: lr lambda_max < 2).
 LR_REF_LARGE = 0.001
-#: Power-iteration products per stage (``top_eigenvalue``).
+#: Power-iteration products per stage (``common.sharpness``).
 POWER_ITERS = 60
 #: Steps averaged for the end value of the hidden-state velocity.
 END_STEPS = 100
@@ -312,11 +314,11 @@ class Snapshots(NamedTuple):
 
 
 def initial_params(seeds, init_scale: float = INIT_SCALE) -> dict:
-    """The engine's initial weights of each seed: ``model.init`` with the first of PRNGKey(seed)'s 5 keys."""
+    """The engine's initial weights of each seed: ``model.init`` with the member's init key (``member_keys``)."""
     model = get_model("linear")
     cfg = model_config()
     hp = {"init_scale": jnp.float32(init_scale), "io_scale": jnp.float32(0.0), "gate": jnp.float32(0.05)}
-    one = [model.init(jax.random.split(jax.random.PRNGKey(int(s)), 5)[0], cfg, hp) for s in seeds]
+    one = [model.init(member_keys(int(s)).init, cfg, hp) for s in seeds]
     return jax.tree.map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *one)
 
 
@@ -429,20 +431,23 @@ def weights(params: dict) -> dict:
 
 @jax.jit
 def final_states(W: dict, x) -> jax.Array:
-    """h_T of every trial, (P, N_h): the linear model's run from h_0 = 0 (``models.linear``)."""
+    """h_T of every trial, (P, N_h): the linear model's run from its initial state h_0 = 0 (``models.linear``)."""
+    params = bias_free(W, N_IO)
     x = jnp.asarray(x, jnp.float32)
-    return LINEAR.run(bias_free(W, N_IO), jnp.zeros((x.shape[1], W["W_h"].shape[-1]), jnp.float32), x)[-1]
-
-
-def training_loss(W: dict, x, y) -> jax.Array:
-    """rnnscope's MSE of the network on the fixed set (x, y), last-step readout (``common.mse``)."""
-    return mse(model_config(), bias_free(W, N_IO), jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32))
+    return LINEAR.run(params, batched_initial_state(LINEAR, model_config(), params, x.shape[1]), x)[-1]
 
 
 def loss_and_state(W: dict, x, y) -> tuple[jax.Array, jax.Array]:
-    """(``training_loss``, h_T of every trial) from one run of the network: the readout is W_y h_T."""
+    """(L, h_T of every trial) from one run of the network on the fixed set (x, y).
+
+    L = mean (y - W_y h_T)^2 is rnnscope's MSE of the last-step prediction
+    (``common.mse``). The bias-free readout is one product over all trials,
+    h_T W_y^T, rather than the model's readout per trial: the two differ by
+    rounding, which the A8 runs at the edge of stability amplify, and the
+    stated A8 numbers are those of this form.
+    """
     h = final_states(W, x)
-    return jnp.mean(jnp.square(h @ W["W_y"].T - y)), h
+    return LOSSES["mse"](h @ W["W_y"].T, jnp.asarray(y, jnp.float32)), h
 
 
 class GDTrace(NamedTuple):
@@ -470,33 +475,23 @@ class GDTrace(NamedTuple):
 
 
 def _gd_member(W, x, y, lr, steps: int, record_every: int):
-    """One member's run (``gd_trace``). Step k reads h_T(theta_k) from its own forward pass, so the
-    velocity of step k - 1 costs nothing extra."""
-    grad_and_state = jax.value_and_grad(loss_and_state, has_aux=True)
+    """One member's run (``gd_trace``): ``common.guarded_step`` on ``loss_and_state``, traced at every step.
 
+    Step k reads h_T(theta_k) from its own forward pass, so the velocity of
+    step k - 1 costs nothing extra; the last one needs one more run.
+    """
     def step(carry, k):
         W, h_prev, bad, bad_step = carry
-        (loss, h), grad = grad_and_state(W, x, y)
-        new = jax.tree.map(lambda w, g: w - lr * g, W, grad)
-        ok = jnp.isfinite(loss) & jnp.all(jnp.stack([jnp.all(jnp.isfinite(w)) for w in jax.tree.leaves(new)]))
-        newly_bad = ~ok & ~bad
-        bad = bad | ~ok
+        W, now_bad, loss, h = guarded_step(lambda w: loss_and_state(w, x, y), W, bad, lr)
         moved = jnp.mean(jnp.linalg.norm(h - h_prev, axis=-1)) / lr  # velocity of step k - 1
-        out = (jnp.where(bad, jnp.nan, loss), jnp.where(bad, jnp.nan, moved))
-        W = jax.tree.map(lambda n, o: jnp.where(bad, o, n), new, W)
-        return (W, h, bad, jnp.where(newly_bad, k, bad_step)), out
+        out = (jnp.where(now_bad, jnp.nan, loss), jnp.where(now_bad, jnp.nan, moved))
+        return (W, h, now_bad, jnp.where(now_bad & ~bad, k, bad_step)), out
 
-    def record(carry, ks):
-        carry, out = jax.lax.scan(step, carry, ks)
-        return carry, (carry[0], out)
-
-    ks = jnp.arange(steps, dtype=jnp.int32).reshape(steps // record_every, record_every)
-    h0 = final_states(W, x)
-    (W_end, h_end, bad, bad_step), (trail, (loss, moved)) = jax.lax.scan(record, (W, h0, jnp.bool_(False),
-                                                                               jnp.int32(-1)), ks)
+    start = (W, final_states(W, x), jnp.bool_(False), jnp.int32(-1))
+    (W_end, h_end, bad, bad_step), trail, (loss, moved) = recorded_scan(step, start, steps, record_every,
+                                                                         lambda carry: carry[0])
     last = jnp.mean(jnp.linalg.norm(final_states(W_end, x) - h_end, axis=-1)) / lr
     velocity = jnp.concatenate([moved.reshape(-1)[1:], jnp.where(bad, jnp.nan, last)[None]])
-    trail = jax.tree.map(lambda s, t: jnp.concatenate([s[None], t]), W, trail)
     return trail, loss.reshape(-1), velocity, bad, bad_step
 
 
@@ -538,61 +533,22 @@ def gd_trace(W0: dict, xs, ys, lrs, steps: int, record_every: int, pad_to: int =
                    keep(bad), keep(bad_step))
 
 
-def top_eigenvalue(hvp, v0, iters: int) -> jax.Array:
-    """Largest (algebraic) eigenvalue of a symmetric operator given by its product ``hvp`` on pytrees.
-
-    Power iteration gives the eigenvalue of largest magnitude, lambda_1; a
-    second power iteration on H - min(lambda_1, 0) I, whose spectrum is then
-    >= 0 with lambda_max - min(lambda_1, 0) on top, gives lambda_max where H
-    is not positive semi-definite (a saddle). Rayleigh quotients of the last
-    iterate; ``iters`` products per stage.
-    """
-    def dot(a, b):
-        return sum(jnp.vdot(u, w) for u, w in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-    def normed(v):
-        return jax.tree.map(lambda a: a / jnp.sqrt(dot(v, v)), v)
-
-    def stage(v, shift):
-        def body(v, _):
-            Hv = jax.tree.map(lambda h, a: h - shift * a, hvp(v), v)
-            return normed(Hv), None
-
-        v, _ = jax.lax.scan(body, normed(v), None, length=iters)
-        return v, dot(v, hvp(v)) - shift * dot(v, v)
-
-    v, lam1 = stage(v0, 0.0)
-    shift = jnp.minimum(lam1, 0.0)
-    _, top = stage(v, shift)
-    return top + shift
+def _member_sharpness(W, x, y, key):
+    return hessian_sharpness(lambda w: mse(model_config(), bias_free(w, N_IO), x, y), W, POWER_ITERS, key)
 
 
-def _sharpness(W, x, y, key):
-    grad = jax.grad(training_loss)
-
-    def hvp(v):
-        return jax.jvp(lambda w: grad(w, x, y), (W,), (v,))[1]
-
-    leaves, tree = jax.tree.flatten(W)
-    keys = jax.random.split(key, len(leaves))
-    v0 = jax.tree.unflatten(tree, [jax.random.normal(k, a.shape, a.dtype) for k, a in zip(keys, leaves)])
-    return top_eigenvalue(hvp, v0, POWER_ITERS)
-
-
-_sharpness_batch = jax.jit(jax.vmap(_sharpness, in_axes=(0, 0, 0, None)))
+_sharpness_batch = jax.jit(jax.vmap(_member_sharpness, in_axes=(0, 0, 0, None)))
 
 
 def sharpness(W: dict, xs, ys) -> np.ndarray:
     """lambda_max of the Hessian of the training loss at each member's weights W[m] on (xs[m], ys[m]).
 
-    Gradient descent at rate lr can settle at a minimum only if
-    lr < 2 / lambda_max there (the linearised step I - lr H must contract;
-    digest 4.2, ``theory.linear_modes.max_stable_learning_rate``). Hessian-vector
-    products are forward-over-reverse (jax.jvp of jax.grad); ``top_eigenvalue``
-    with ``POWER_ITERS`` products per stage, from a fixed random vector. At the
-    trained weights the top eigenvalue stands apart (60 and 300 products agreed
-    to 0.2% in our runs); at the initial saddle the spectrum's top is crowded
-    and the value is a lower estimate (it is only plotted there).
+    ``common.sharpness`` by power iteration, ``POWER_ITERS`` products per
+    stage, from a fixed random vector (key ``EVAL_SEED``); gradient descent at
+    rate lr can settle only where lr < 2 / lambda_max. At the trained weights
+    the top eigenvalue stands apart (60 and 300 products agreed to 0.2% in our
+    runs); at the initial saddle the spectrum's top is crowded and the value
+    is a lower estimate (it is only plotted there).
     """
     return np.asarray(_sharpness_batch(weights(W), jnp.asarray(xs, jnp.float32), jnp.asarray(ys, jnp.float32),
                                        jax.random.PRNGKey(EVAL_SEED)), np.float64)

@@ -37,9 +37,10 @@ Precision. In float32 the off-diagonal blocks of the modes grow from rounding
 (about 6e-8 per operation) as each mode rises from u = 0.01 to u ~ 1, so the
 float32 alignment error ends between 1e-5 and 4e-5, above the 1e-6 that exact
 arithmetic allows. The alignment and conservation checks therefore run in
-float64 (a scoped ``jax.enable_x64``) on float64 whitened data, read with
-``offdiagonal_error`` (``models.init.alignment_error`` rounds the diagonal to
-float32); the float32 figure is reported beside them.
+float64 (a scoped ``jax.enable_x64``) on float64 whitened data, where the
+weights, the gradient steps and the read-out (``models.init.recover_modes``,
+``alignment_error``) all keep float64; the float32 figure is reported beside
+them.
 
 Our choices where the paper is silent (digest GAPS): T = 10 for Fig. 2; the
 pairs of ``fig2_modes``; the start a = b = c = ``INIT`` = 0.1 (App. E's start
@@ -54,10 +55,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from ...models.init import aligned_linear, alignment_error
 from ...report.figures import Line, Panel, line_panels
 from ...tasks.linear_dynamics import last_step_targets, linear_dynamics_data, whitened_inputs
 from ...theory.linear_modes import (
@@ -69,7 +68,14 @@ from ...theory.linear_modes import (
 )
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_most, close, equal
-from .common import aligned_population, full_batch_gd, model_config, modes_over_training, theory_time
+from .common import (
+    aligned_population,
+    alignment_over_training,
+    full_batch_gd,
+    model_config,
+    modes_over_training,
+    theory_time,
+)
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -155,123 +161,6 @@ def conservation_prediction(a, b, c, sigma, eta: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# Gradient descent on chosen weight matrices
-# ---------------------------------------------------------------------------
-
-WEIGHTS = ("W_x", "W_h", "W_y")
-
-
-class MaskedRun(NamedTuple):
-    """Weights recorded every ``record_every`` steps (leading axis: records, 0 = initial)."""
-
-    steps: np.ndarray
-    weights: dict
-
-
-def masked_gd(weights: dict, trained: tuple[str, ...], x, y, lr: float, steps: int,
-              record_every: int) -> MaskedRun:
-    """Full-batch gradient descent on rnnscope's MSE of one bias-free linear RNN, moving only ``trained``.
-
-    The matrices not in ``trained`` stay at their values in ``weights``: with
-    W_h frozen the modes follow the b-frozen flow of App. C, with W_x and W_y
-    frozen the u-frozen flow of App. D. The dtype of ``x`` sets the arithmetic
-    (float64 inside ``jax.enable_x64``): the forward pass is ``last_output``,
-    the model's recurrence with a state of the data's dtype (the registered
-    model starts from a float32 state), and the loss is ``common.mse``'s,
-    mean (y - y_hat)^2.
-    """
-    if steps % record_every:
-        raise ValueError(f"steps={steps} must be a multiple of record_every={record_every}")
-    x = jnp.asarray(x)
-    dtype = x.dtype
-    y = jnp.asarray(y, dtype)
-    start = {k: jnp.asarray(weights[k], dtype) for k in trained}
-    fixed = {k: jnp.asarray(weights[k], dtype) for k in WEIGHTS if k not in trained}
-
-    def loss_of(train):
-        return jnp.mean((last_output({**train, **fixed}, x) - y) ** 2)
-
-    def step(train, _):
-        grad = jax.grad(loss_of)(train)
-        return jax.tree_util.tree_map(lambda p, g: p - lr * g, train, grad), None
-
-    def record(train, _):
-        train, _ = jax.lax.scan(step, train, None, length=record_every)
-        return train, train
-
-    @jax.jit
-    def run(train):
-        return jax.lax.scan(record, train, None, length=steps // record_every)[1]
-
-    trail = jax.device_get(run(start))
-    out = {}
-    for k in WEIGHTS:
-        first = np.asarray(weights[k], dtype)[None]
-        rest = trail[k] if k in trained else np.broadcast_to(first, (steps // record_every,) + first.shape[1:])
-        out[k] = np.concatenate([first, np.asarray(rest)])
-    return MaskedRun(np.arange(0, steps + 1, record_every), out)
-
-
-def last_output(weights: dict, x: jax.Array) -> jax.Array:
-    """y_hat = W_y h_T with h_t = W_h h_{t-1} + W_x x_t, h_0 = 0 (digest section 1); x is (T, P, N_x)."""
-
-    def body(h, x_t):
-        return h @ weights["W_h"].T + x_t @ weights["W_x"].T, None
-
-    h0 = jnp.zeros((x.shape[1], weights["W_h"].shape[0]), x.dtype)
-    return jax.lax.scan(body, h0, x)[0] @ weights["W_y"].T
-
-
-def mode_blocks(weights: dict, U_y, V_x, R) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """R^T W_x V_x, R^T W_h R, U_y^T W_y R in float64 for every record (leading axis) of ``weights``.
-
-    The mode read-out of App. P.1.1 (``models.init.recover_modes``), in NumPy
-    float64 so that float64 runs are read without rounding.
-    """
-    U_y, V_x, R = (np.asarray(m, np.float64) for m in (U_y, V_x, R))
-    W_x, W_h, W_y = (np.asarray(weights[k], np.float64) for k in WEIGHTS)
-    return (np.einsum("hi,rhj,jk->rik", R, W_x, V_x), np.einsum("hi,rhj,jk->rik", R, W_h, R),
-            np.einsum("oi,roh,hk->rik", U_y, W_y, R))
-
-
-def offdiagonal_error(blocks) -> np.ndarray:
-    """max over the blocks of max |off-diagonal| / max |entry|, per record (App. P.1.1, checklist item 13).
-
-    The definition of ``models.init.alignment_error`` in float64: that
-    function rounds the diagonal to float32, which floors it near 3e-8.
-    """
-    worst = []
-    for m in blocks:
-        off = m.copy()
-        idx = np.arange(min(m.shape[1:]))
-        off[:, idx, idx] = 0.0
-        worst.append(np.max(np.abs(off), axis=(1, 2)) / np.maximum(np.max(np.abs(m), axis=(1, 2)), 1e-300))
-    return np.max(np.stack(worst), axis=0)
-
-
-def trail_modes(weights: dict, U_y, V_x, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(a, b, c, alignment error) at every record of a ``MaskedRun``: (R, modes) x3 and (R,), float64."""
-    blocks = mode_blocks(weights, U_y, V_x, R)
-    a, b, c = (np.diagonal(m, axis1=1, axis2=2) for m in blocks)
-    return a, b, c, offdiagonal_error(blocks)
-
-
-def aligned_weights(R, U_y, V_x, a, b, c, dtype=np.float64) -> dict:
-    """W_x = R diag(a) V_x^T, W_h = R diag(b) R^T, W_y = U_y diag(c) R^T in NumPy (App. P.1.1; square case).
-
-    The float64 twin of ``models.init.aligned_linear`` for N_h = N_x = N_y,
-    with the basis R given (re-orthonormalised in float64 by a QR with a
-    positive diagonal, so a float32 R from ``aligned_linear`` can be reused).
-    """
-    q, r = np.linalg.qr(np.asarray(R, np.float64))
-    R = q * np.sign(np.diag(r))
-    U_y, V_x = np.asarray(U_y, np.float64), np.asarray(V_x, np.float64)
-    a, b, c = (np.broadcast_to(np.asarray(v, np.float64), (R.shape[0],)) for v in (a, b, c))
-    return {"W_x": ((R * a) @ V_x.T).astype(dtype), "W_h": ((R * b) @ R.T).astype(dtype),
-            "W_y": ((U_y * c) @ R.T).astype(dtype), "R": R.astype(dtype)}
-
-
-# ---------------------------------------------------------------------------
 # The runs
 # ---------------------------------------------------------------------------
 
@@ -315,9 +204,7 @@ def run_modes(pairs, T: int, eta: float, t_end: float, record_every: int, seed: 
     params, R = aligned_population([seed], n, data.U_y, data.V_x, INIT, INIT, INIT, n)
     run = full_batch_gd(model_config(n, n, n), params, data.x, data.y, lr, steps, record_every)
     a, b, c = (m[0] for m in modes_over_training(run, data.U_y, data.V_x, R))
-    U_y, V_x, R0 = (jnp.asarray(m, jnp.float32) for m in (data.U_y, data.V_x, R[0]))
-    align = np.asarray(jax.vmap(lambda p: alignment_error(p, U_y, V_x, R0))(
-        {k: jnp.asarray(run.params[k][0]) for k in WEIGHTS}))
+    align = alignment_over_training(run, data.U_y, data.V_x, R)[0]
     t = theory_time(run.steps, lr, P, n)
     ode = integrate_modes(data.S_lag.T, INIT, INIT, INIT, t)
     return ModeRun(t, a, b, c, a * c, ode.a * ode.c, ode.b, data.S[-1].copy(),
@@ -347,21 +234,21 @@ def frozen_runs(pairs, T: int, eta: float, t_end: float, record_every: int, seed
     P = data.x.shape[1]
     lr = eta * P * n / 2.0
     steps = int(round(t_end / eta / record_every)) * record_every
-    R = np.asarray(aligned_linear(jax.random.PRNGKey(seed), n, data.U_y, data.V_x, 1.0, 1.0, 1.0)["R"])
     delta = data.S[-1]
     lam = np.array([p[1] for p in pairs])
     sigma = data.S_lag.T
+    cfg = model_config(n, n, n)
 
-    w_b = aligned_weights(R, data.U_y, data.V_x, INIT, lam, INIT, np.float32)
-    run_b = masked_gd(w_b, ("W_x", "W_y"), data.x, data.y, lr, steps, record_every)
-    a, _, c, _ = trail_modes(run_b.weights, data.U_y, data.V_x, w_b["R"])
+    params_b, R = aligned_population([seed], n, data.U_y, data.V_x, INIT, lam, INIT, n)
+    run_b = full_batch_gd(cfg, params_b, data.x, data.y, lr, steps, record_every, trained=("W_x", "W_y"))
+    a, _, c = (m[0] for m in modes_over_training(run_b, data.U_y, data.V_x, R))
     t = theory_time(run_b.steps, lr, P, n)
     logistic = np.stack([logistic_u(t, *logistic_coefficients(sigma[m], lam[m]), INIT**2) for m in range(n)], 1)
     b_frozen = FrozenRun(t, a * c, logistic, delta)
 
-    w_u = aligned_weights(R, data.U_y, data.V_x, np.sqrt(delta), INIT, np.sqrt(delta), np.float32)
-    run_u = masked_gd(w_u, ("W_h",), data.x, data.y, lr, steps, record_every)
-    _, b, _, _ = trail_modes(run_u.weights, data.U_y, data.V_x, w_u["R"])
+    params_u, R = aligned_population([seed], n, data.U_y, data.V_x, np.sqrt(delta), INIT, np.sqrt(delta), n)
+    run_u = full_batch_gd(cfg, params_u, data.x, data.y, lr, steps, record_every, trained=("W_h",))
+    _, b, _ = (m[0] for m in modes_over_training(run_u, data.U_y, data.V_x, R))
     taylor = np.stack([taylor_b(sigma[m], float(delta[m]), INIT, t).b for m in range(n)], 1)
     u_frozen = FrozenRun(t, b, taylor, lam)
     return b_frozen, u_frozen
@@ -386,13 +273,13 @@ def float64_run(pairs, T: int, eta: float, steps: int, a0: float = 0.2, c0: floa
     data = inverse_exponential_data(pairs, T)
     n = len(pairs)
     P = data.x.shape[1]
-    R = np.asarray(aligned_linear(jax.random.PRNGKey(seed), n, data.U_y, data.V_x, 1.0, 1.0, 1.0)["R"])
     x = whitened_inputs(T, n, P, 0)
     y = last_step_targets(x, data.maps)
-    w = aligned_weights(R, data.U_y, data.V_x, a0, INIT, c0)
     with jax.enable_x64(True):
-        run = masked_gd(w, WEIGHTS, x, y, eta * P * n / 2.0, steps, 1)
-    a, b, c, err = trail_modes(run.weights, data.U_y, data.V_x, w["R"])
+        params, R = aligned_population([seed], n, data.U_y, data.V_x, a0, INIT, c0, n)
+        run = full_batch_gd(model_config(n, n, n), params, x, y, eta * P * n / 2.0, steps, 1)
+        a, b, c = (m[0] for m in modes_over_training(run, data.U_y, data.V_x, R))
+        err = alignment_over_training(run, data.U_y, data.V_x, R)[0]
     predicted = conservation_prediction(a[:-1], b[:-1], c[:-1], data.S_lag.T, eta)
     return Float64Run(err, a**2 - c**2, predicted, eta)
 

@@ -21,11 +21,11 @@ around the engine:
 
 - the engine initialises every member once (its Gaussian init, std
   init_scale / sqrt(fan_in) for W_x, W_h and W_y as in the paper; one step at
-  learning rate 0, ``engine_start``), and every T's program warm-starts that
+  learning rate 0, ``common.engine_start``), and every T's program warm-starts that
   result (``train_population``'s ``warm_start``): a Gaussian init depends on
   the seed and the scale, not on the task, and one start instead of one per
   T saves a compilation per T. The aligned members' weights are replaced by
-  ``aligned_population`` weights before training (``engine_continue``). The
+  ``aligned_population`` weights before training (``common.engine_continue``). The
   engine's own aligned init (``ModelConfig(init="aligned")``) is a different
   static model (it keeps the basis R under ``frozen``), so aligned and
   unaligned members could not share one program;
@@ -121,20 +121,28 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
 from ...models import get_model
 from ...models.base import ModelConfig
-from ...optim import OptimizerConfig
 from ...probes.ntk import NTK_SEQUENCES, empirical_ntk, kernel_distance, member_predict
 from ...report.figures import Line, Panel, cell_heatmaps, line_panels
 from ...tasks.linear_dynamics import linear_dynamics_data
 from ...theory.linear_modes import max_stable_learning_rate, sigma_lags
 from ...theory.linear_ntk import linear_ntk
-from ...train import PopulationResult, TaskConfig, TrainConfig, train_population
+from ...train import PopulationResult, TaskConfig
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, equal
-from .common import aligned_population, bias_free, mse, theory_time
+from .common import (
+    WEIGHTS,
+    aligned_float64,
+    aligned_population,
+    bias_free,
+    engine_continue,
+    engine_start,
+    mse,
+    sharpness,
+    theory_time,
+)
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -188,8 +196,6 @@ SMALL_SCALE = 0.03
 #: A member whose final gradient norm is below this fraction of its initial one is at a critical point.
 STATIONARY = 1e-3
 
-LINEAR_SGD = OptimizerConfig(name="sgd")
-
 
 # ---------------------------------------------------------------------------
 # The task, the network, the step
@@ -241,13 +247,8 @@ def learning_rate(dt: float, n_samples: int, output_dim: int) -> float:
 
 
 def solution_weights(U_y, V_x) -> dict:
-    """The trained aligned network in the basis R = I: W_x = V_x^T, W_h = I, W_y = U_y (a = b = c = 1)."""
-    return {"W_x": np.asarray(V_x).T, "W_h": np.eye(HIDDEN), "W_y": np.asarray(U_y)}
-
-
-def scaled_aligned_weights(scale: float, U_y, V_x) -> dict:
-    """The aligned init with every mode equal to ``scale``, in the basis R = I."""
-    return {k: scale * v for k, v in solution_weights(U_y, V_x).items()}
+    """The trained aligned network a = b = c = 1 in the basis R = I: W_x = V_x^T, W_h = I, W_y = U_y (float64)."""
+    return aligned_float64(np.eye(HIDDEN), U_y, V_x, 1.0, 1.0, 1.0)
 
 
 def ntk_of(weights: dict, x) -> np.ndarray:
@@ -270,64 +271,8 @@ def relative_error(measured, expected) -> float:
     return float(np.linalg.norm(np.asarray(measured, np.float64) - expected) / np.linalg.norm(expected))
 
 
-# ---------------------------------------------------------------------------
-# Training through the engine from chosen weights
-# ---------------------------------------------------------------------------
-
-
 def _weights(params: dict, i: int) -> dict:
-    return {k: np.asarray(params[k][i], np.float64) for k in ("W_x", "W_h", "W_y")}
-
-
-def engine_start(model: ModelConfig, task: TaskConfig, seeds, init_scale, n_samples: int) -> PopulationResult:
-    """Phase 1: the engine initialises every member (its own init, per-member ``init_scale``), one step at rate 0.
-
-    A Gaussian init depends only on the seed and the scale, not on the task,
-    so one start serves every T of a sweep (each T's program warm-starts it).
-    """
-    seeds = np.asarray(seeds)
-    cfg = TrainConfig(steps=1, batch=n_samples, record_every=1, record_log_points=None, probes=("loss",),
-                      probe_batch=n_samples, eval_batch=n_samples, block=max(1, -(-len(seeds) // 2)))
-    hp = {"lr": np.zeros(len(seeds), np.float32), "init_scale": np.asarray(init_scale, np.float32)}
-    return train_population(model, task, LINEAR_SGD, cfg, seeds, hp)
-
-
-def engine_continue(start: PopulationResult, model: ModelConfig, task: TaskConfig, replace: dict[int, dict],
-                    lr, steps: int, n_samples: int, probes: tuple[str, ...], records: int):
-    """Phase 2: the members named in ``replace`` (index -> {W_x, W_h, W_y}) get those weights, then all train.
-
-    A warm start of ``start`` trains every member for ``steps`` steps of rate
-    ``lr`` (a scalar or one per member) with the whole data set
-    (``n_samples``) as the batch, recording ``probes`` at ``records`` evenly
-    spaced steps besides the first (``steps`` is rounded down to a multiple
-    of ``records``). Returns (initial params, result).
-    """
-    seeds = np.asarray(start.seeds)
-    params = jax.tree.map(np.array, start.params)
-    for i, w in replace.items():
-        for k in ("W_x", "W_h", "W_y"):
-            params[k][i] = np.asarray(w[k], np.float32)
-    every = max(1, steps // records)
-    steps = every * records
-    cfg = TrainConfig(steps=steps, batch=n_samples, record_every=every, record_log_points=None, probes=probes,
-                      probe_batch=n_samples, eval_batch=n_samples, block=max(1, -(-len(seeds) // 2)), segment=steps)
-    hp = {"lr": np.broadcast_to(np.asarray(lr, np.float32), (len(seeds),))}
-    result = train_population(model, task, LINEAR_SGD, cfg, seeds, hp, warm_start=start._replace(params=params))
-    return params, result
-
-
-def engine_from_weights(model: ModelConfig, task: TaskConfig, seeds, init_scale, replace: dict[int, dict],
-                        lr, steps: int, n_samples: int, probes: tuple[str, ...], records: int):
-    """Full-batch gradient descent through ``train_population``, some members starting from given weights.
-
-    ``engine_start`` (the engine's own init with the per-member
-    ``init_scale``, one step at rate 0) followed by ``engine_continue`` (the
-    members in ``replace`` get the given weights; all train for ``steps``
-    steps of rate ``lr``, recording ``probes`` at ``records`` evenly spaced
-    steps besides the first). Returns (initial params, result of phase 2).
-    """
-    start = engine_start(model, task, seeds, init_scale, n_samples)
-    return engine_continue(start, model, task, replace, lr, steps, n_samples, probes, records)
+    return {k: np.asarray(params[k][i], np.float64) for k in WEIGHTS}
 
 
 # ---------------------------------------------------------------------------
@@ -423,10 +368,10 @@ def empirical_kernels(params: dict, x) -> np.ndarray:
 def energy_sharpness(params: dict, x, y) -> np.ndarray:
     """lambda_max of the Hessian of E = (P N_y / 2) MSE = 1/2 sum_p ||y_hat_p - y_p||^2 over (W_x, W_h, W_y).
 
-    Per member (leading axis of ``params``). E is the energy whose gradient
-    drives the mode flow at tau = 1 (``common`` time map), so a step dt of
-    the flow is linearly stable where dt < 2 / lambda_max. The 48 x 48
-    Hessian is formed exactly by autodiff (cheaper than power iteration at
+    Per member (leading axis of ``params``), by ``common.sharpness``. E is the
+    energy whose gradient drives the mode flow at tau = 1 (``common`` time
+    map), so a step dt of the flow is linearly stable where dt < 2 / lambda_max.
+    The 48 x 48 Hessian is formed exactly (cheaper than power iteration at
     this size); float32.
     """
     cfg = model_config()
@@ -434,11 +379,9 @@ def energy_sharpness(params: dict, x, y) -> np.ndarray:
     scale = xj.shape[1] * HIDDEN / 2.0
 
     def top(weights):
-        flat, unravel = ravel_pytree(weights)
-        energy = lambda f: scale * mse(cfg, bias_free(unravel(f), HIDDEN), xj, yj)
-        return jnp.linalg.eigvalsh(jax.hessian(energy)(flat))[-1]
+        return sharpness(lambda w: scale * mse(cfg, bias_free(w, HIDDEN), xj, yj), weights)
 
-    weights = {k: jnp.asarray(params[k], jnp.float32) for k in ("W_x", "W_h", "W_y")}
+    weights = {k: jnp.asarray(params[k], jnp.float32) for k in WEIGHTS}
     return np.asarray(jax.jit(jax.vmap(top))(weights), np.float64)
 
 
@@ -510,7 +453,7 @@ def run_length(T: int, scales, n_seeds: int, flow_time: float = FLOW_TIME_QUICK,
     replace = {}
     for i, s in enumerate(scales):
         one, _ = aligned_population([seeds[i]], HIDDEN, data.U_y, data.V_x, s, s, s, HIDDEN)
-        replace[i] = {k: np.asarray(one[k][0]) for k in ("W_x", "W_h", "W_y")}
+        replace[i] = {k: np.asarray(one[k][0]) for k in WEIGHTS}
     initial, res = engine_continue(start, model_config(), task_config(T), replace, lr, steps, P,
                                    ("loss", "grad_norm", "ntk"), records)
     probe_kernels = res.trajectories["ntk"]

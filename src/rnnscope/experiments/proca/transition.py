@@ -45,7 +45,7 @@ The T = 3 Dirac sweep (the continuous onset) is trained through the
 population engine (``train_population`` with the registered
 ``"linear_dynamics"`` task); the engine cannot build a data-aligned init (the
 task's bases are not per-member hyper-parameters), so its members start from
-``aligned_population`` weights through a warm start (``ntk.engine_from_weights``).
+``aligned_population`` weights through a warm start (``common.engine_from_weights``).
 
 Our choices where the paper is silent (digest GAPS), all module constants:
 kappa, the sweep grids, the trajectory lengths, the initial modes, the b
@@ -62,7 +62,6 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from ...models.base import ModelConfig
 from ...models.init import recover_modes
 from ...report.figures import Heatmap, Line, Marks, Panel, heatmaps, line_panels
 from ...tasks.linear_dynamics import linear_dynamics_data
@@ -79,8 +78,14 @@ from ...theory.linear_modes import (
 from ...train import TaskConfig
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, close, equal
-from .common import aligned_population, full_batch_gd, model_config, modes_over_training, theory_time
-from .ntk import engine_from_weights
+from .common import (
+    aligned_population,
+    engine_from_weights,
+    full_batch_gd,
+    model_config,
+    modes_over_training,
+    theory_time,
+)
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -254,8 +259,7 @@ def run_sweep_engine(sweep: Sweep, b0: float, t_end: float, b_range, seeds=(0, 1
     steps, lr, dt = _schedule(sweep.sigma(), [b0], t_end, P, n)
     members = [aligned_population([s], n, data.U_y, data.V_x, A0, b0, A0, n) for s in seeds]
     replace = {i: {k: np.asarray(m[0][k][0]) for k in ("W_x", "W_h", "W_y")} for i, m in enumerate(members)}
-    model = ModelConfig(arch="linear", hidden=n, input_dim=n, output_dim=n, bias=False)
-    _, res = engine_from_weights(model, TaskConfig("linear_dynamics", sweep.task_kwargs()), np.asarray(seeds),
+    _, res = engine_from_weights(model_config(n, n, n), TaskConfig("linear_dynamics", sweep.task_kwargs()), np.asarray(seeds),
                                  np.full(len(seeds), A0), replace, lr, steps, P, ("loss",), 1)
     modes = [recover_modes(jax.tree.map(lambda x: x[i], res.params), data.U_y, data.V_x, m[1][0])
              for i, m in enumerate(members)]
