@@ -26,17 +26,22 @@ from .plan import claim_store
 MAX_RETRIES = 3
 #: Environment variables the workers inherit from the driver (the JAX platform choice).
 FORWARDED_ENV = ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_NUM_CPU_DEVICES")
-#: CPUs a chunk's task holds. Its worker exposes as many JAX CPU devices (the engine otherwise
-#: takes one per core of the node, and workers side by side would share cores thread against thread).
-TASK_CPUS = 1
 
 
-def worker_env(forwarded: dict[str, str]) -> dict[str, str]:
-    """The workers' environment: the driver's JAX choices, and one CPU device per CPU a task holds
-    unless the driver chose a device count itself."""
-    chosen = "JAX_NUM_CPU_DEVICES" in forwarded or "xla_force_host_platform_device_count" in forwarded.get(
-        "XLA_FLAGS", "")
-    return forwarded if chosen else {**forwarded, "JAX_NUM_CPU_DEVICES": str(TASK_CPUS)}
+def task_cpus() -> int:
+    """CPUs a chunk's task holds: all of those of the smallest live node that has any (a head node
+    started with no CPUs runs no tasks).
+
+    One worker per node then trains a chunk on every core of it, with one JAX
+    device per core as the local runner does (so the numbers are the local
+    runner's on a node like the driver's machine), and compiles it once per
+    node instead of once per core.
+    """
+    import ray
+
+    cpus = [node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")]
+    cpus = [c for c in cpus if c >= 1]
+    return int(min(cpus)) if cpus else 1
 
 
 def _connect(address: str | None, num_cpus: int | None):
@@ -45,7 +50,7 @@ def _connect(address: str | None, num_cpus: int | None):
 
     if ray.is_initialized():
         return False
-    env = worker_env({k: os.environ[k] for k in FORWARDED_ENV if k in os.environ})
+    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     kwargs = dict(runtime_env={"env_vars": env}, include_dashboard=False, log_to_driver=False)
     if address:
         ray.init(address=address, **kwargs)
@@ -79,7 +84,7 @@ def _train_on_ray(chunks, store: Store, address, num_cpus, progress, steps: int)
 
     started = _connect(address, num_cpus)
     try:
-        train = ray.remote(max_retries=MAX_RETRIES, num_cpus=TASK_CPUS)(run_chunk)
+        train = ray.remote(max_retries=MAX_RETRIES, num_cpus=task_cpus())(run_chunk)
         pending = {train.remote(chunk): chunk for chunk in chunks}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
