@@ -157,8 +157,8 @@ from ...optim import OptimizerConfig
 from ...report.figures import Line, Panel, line_panels
 from ...tasks.sensory import integrate_target, multisensory_integration, target_weights
 from ...train import TaskConfig, TrainConfig, train_population
-from ...train.population import member_keys
 from ...train.losses import LOSSES, batched_initial_state, predictions
+from ...train.population import member_keys
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, equal
 from .common import bias_free, guarded_step, mse, recorded_scan
