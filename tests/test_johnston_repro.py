@@ -70,3 +70,11 @@ def test_analyze_command_prints_and_writes_the_tables(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "rnnscope.cli", "analyze", "plain", "--store", str(tmp_path)],
                          capture_output=True, text=True, timeout=300, env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "credit_ratio_median" in bad.stderr
+
+
+@pytest.mark.parametrize("profile, low, high", [("quick", 1, 2_000), ("paper", 40_000, None)])
+def test_profiles_train_the_network_counts_the_design_asks_for(profile, low, high):
+    from rnnscope.runner import plan
+
+    _, total = plan(johnston.sweep_spec(johnston.PROFILES[profile]))
+    assert total >= low and (high is None or total <= high), total

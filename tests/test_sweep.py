@@ -104,6 +104,17 @@ def test_a_group_cut_into_chunks_gives_them_one_population_size():
     assert total == 6 and sorted(len(c.members) for c in chunks) == [3, 3]
 
 
+def test_every_shape_of_a_plan_has_its_own_label():
+    from rnnscope.runner.estimate import group_label
+
+    text = spec_text() + '"task.seq_len" = [12, 16]\n"model.init" = ["gaussian", "orthogonal"]\n'
+    chunks, _ = plan(parse_spec(__import__("tomllib").loads(text)))
+    statics = {c.static for c in chunks}
+    labels = {group_label(s) for s in statics}
+    assert len(statics) == 4 and len(labels) == 4
+    assert any("seq_len=16" in label and "orthogonal" in label for label in labels)
+
+
 def test_the_same_spec_and_seeds_store_identical_numbers_whatever_the_chunk_size(tmp_path):
     """Chunking decides which members compile and run together, never their numbers (blocks are fixed)."""
     frames = {}

@@ -194,11 +194,11 @@ def _print_plan(spec, target, calibrate: bool) -> None:
         console.print(f"projected training time on this machine: {est.seconds / 60:.1f} min "
                       f"(calibration took {est.calibration_s:.0f} s; a projection, not a measurement)", soft_wrap=True)
     else:
-        groups: dict[str, list] = {}
+        groups: dict[tuple, list] = {}
         for c in chunks:
-            groups.setdefault(group_label(c.static), []).append(c)
-        for label, cs in groups.items():
-            table.add_row(label, str(sum(len(c.members) for c in cs)), str(len(cs)), "-", "-", "-")
+            groups.setdefault(c.static, []).append(c)
+        for static, cs in groups.items():
+            table.add_row(group_label(static), str(sum(len(c.members) for c in cs)), str(len(cs)), "-", "-", "-")
         console.print(table)
 
 

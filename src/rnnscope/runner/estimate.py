@@ -50,9 +50,14 @@ class SweepEstimate(NamedTuple):
 
 
 def group_label(static: tuple) -> str:
-    """A short name of a static configuration: architecture, width, task, optimiser."""
+    """A short name of a static configuration: architecture, width, init scheme, task with its arguments, optimiser.
+
+    Two static configurations that differ only in a field left out here (say,
+    the optimiser's momentum) share a label.
+    """
     model_cfg, task_cfg, opt_cfg, _ = static
-    return f"{model_cfg.arch} H={model_cfg.hidden} {task_cfg.name} {opt_cfg.name}"
+    task = " ".join([task_cfg.name, *(f"{k}={v}" for k, v in task_cfg.kwargs)])
+    return f"{model_cfg.arch} H={model_cfg.hidden} {model_cfg.init} {task} {opt_cfg.name}"
 
 
 def calibrate(chunk: Chunk, steps: int = CALIBRATION_STEPS) -> tuple[float, float]:
