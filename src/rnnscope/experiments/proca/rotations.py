@@ -495,36 +495,31 @@ def a11_claims(run: RotationRun) -> list[Claim]:
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 
 
+def _polar_panel(title: str, name: str, t, every: int, sim, flow, optimum) -> Panel:
+    """|z| and arg z of one mode over training: the network every ``every`` records (markers), the mode
+    ODE (lines) and the optimum (dotted; its angle taken on the branch the network ends on)."""
+    r_sim, a_sim = polar(sim)
+    r_flow, a_flow = polar(flow)
+    ends = np.array([t[0], t[-1]])
+    a_star = np.angle(optimum) + 2 * np.pi * round((a_sim[-1] - np.angle(optimum)) / (2 * np.pi))
+    return Panel(title, "t / τ", "polar component", [
+        Line(t[::every], r_sim[::every], f"|{name}|, network", "o", COLOURS[1]),
+        Line(t, r_flow, f"|{name}|, mode ODE", "-", COLOURS[1]),
+        Line(ends, [abs(optimum)] * 2, "optimum", ":", "black"),
+        Line(t[::every], a_sim[::every], f"arg {name}, network", "s", COLOURS[0]),
+        Line(t, a_flow, f"arg {name}, mode ODE", "-", COLOURS[0]),
+        Line(ends, [a_star] * 2, "", ":", "black")])
+
+
 def a9_figures(runs: dict, out: Path) -> list[Path]:
     """Fig. A9: polar components of b and ac over training (GD markers) with the flow (lines) and optima."""
     paths = []
     for title, r in runs.items():
-        u = (r.a * r.c)[:, 0]
-        b = r.b[:, 0]
         every = max(1, len(r.t) // 40)
-        ends = np.array([r.t[0], r.t[-1]])
-        rb, ab = polar(b)
-        ru, au = polar(u)
-        frb, fab = polar(r.flow_b[:, 0])
-        fru, fau = polar(r.flow_u[:, 0])
-        bs, us = r.b_star[0], r.u_star[0]
-        ab_star = np.angle(bs) + 2 * np.pi * round((ab[-1] - np.angle(bs)) / (2 * np.pi))
-        au_star = np.angle(us) + 2 * np.pi * round((au[-1] - np.angle(us)) / (2 * np.pi))
         panels = [
-            Panel(f"{title}: recurrent mode b", "t / τ", "polar component", [
-                Line(r.t[::every], rb[::every], "|b|, network", "o", COLOURS[1]),
-                Line(r.t, frb, "|b|, mode ODE", "-", COLOURS[1]),
-                Line(ends, [abs(bs)] * 2, "optimum", ":", "black"),
-                Line(r.t[::every], ab[::every], "arg b, network", "s", COLOURS[0]),
-                Line(r.t, fab, "arg b, mode ODE", "-", COLOURS[0]),
-                Line(ends, [ab_star] * 2, "", ":", "black")]),
-            Panel(f"{title}: input-output mode ac", "t / τ", "polar component", [
-                Line(r.t[::every], ru[::every], "|ac|, network", "o", COLOURS[1]),
-                Line(r.t, fru, "|ac|, mode ODE", "-", COLOURS[1]),
-                Line(ends, [abs(us)] * 2, "optimum", ":", "black"),
-                Line(r.t[::every], au[::every], "arg ac, network", "s", COLOURS[0]),
-                Line(r.t, fau, "arg ac, mode ODE", "-", COLOURS[0]),
-                Line(ends, [au_star] * 2, "", ":", "black")]),
+            _polar_panel(f"{title}: recurrent mode b", "b", r.t, every, r.b[:, 0], r.flow_b[:, 0], r.b_star[0]),
+            _polar_panel(f"{title}: input-output mode ac", "ac", r.t, every, (r.a * r.c)[:, 0], r.flow_u[:, 0],
+                         r.u_star[0]),
             Panel(f"{title}: task dynamics d_t", "Re d_t", "Im d_t", [
                 Line(r.S[:, 0].real, r.S[:, 0].imag, "d_t, t = 1..T", "o-", "tab:purple"),
                 Line(r.S[-1:, 0].real, r.S[-1:, 0].imag, "d_T", "*", "black"),
