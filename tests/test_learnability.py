@@ -131,14 +131,14 @@ def explicit_psi(factors, rates, delta, tangent, lag, order):
             for q in range(H_SMALL):
                 gamma0 = np.prod([a[p, b, q] for p in range(start, t + 1)])
                 first = gamma0 * sum(c[p, b, q] / a[p, b, q] for p in range(start, t + 1))
-                gamma = gamma0 + first if order == "full" else gamma0
+                gamma = {"full": gamma0 + first, "zeroth": gamma0, lb.UNTRANSPORTED: 1.0}[order]
                 rate = rates[start, b, q] if rates.ndim == 3 else rates[q]
                 total += rate * gamma * delta[t, b, q] * tangent[t - lag, b, q]
             out.append(total)
     return np.array(out)
 
 
-@pytest.mark.parametrize("order, per_step", [("full", True), ("zeroth", False)])
+@pytest.mark.parametrize("order, per_step", [("full", True), ("zeroth", False), (lb.UNTRANSPORTED, True)])
 def test_matched_statistic_equals_explicit_loop(order, per_step):
     factors, rates, delta, tangent = synthetic_inputs(per_step)
     got = lb.matched_statistic(factors, rates, delta, tangent, LAGS, order=order)
@@ -193,6 +193,35 @@ def test_member_matched_statistic_pipeline_and_chunking():
             # float32 model arithmetic on batches of another size may round differently
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-12)
         assert np.all(got.mean >= 0) and [s.size for s in got.samples] == [4 * 8, 4 * 5]
+    both = lb.member_matched_statistics(model, cfg, params, state, opt_cfg, xs, ys, lags,
+                                        ("full", lb.UNTRANSPORTED), seed=11)
+    untransported = lb.matched_statistic(factors, rates, lb.error_signal(params, hs, ys), vs, lags,
+                                         order=lb.UNTRANSPORTED)
+    for key, expected in (("full", by_hand), (lb.UNTRANSPORTED, untransported)):
+        for a, b in zip(both[key].samples, expected.samples):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-12)
+    assert not np.allclose(both["full"].samples[1], both[lb.UNTRANSPORTED].samples[1])
+
+
+def test_a_transport_common_to_every_neuron_drops_out_of_n_required():
+    """ConstGate's Gamma0 = (1 - s)^l scales every sample of a lag alike: SNR and N_required are unchanged."""
+    T, B, H, s = 40, 40, 4, 0.05
+    rng = np.random.default_rng(3)
+    delta, tangent = rng.normal(0.1, 1.0, (2, T, B, H))
+    squared = rng.uniform(0.5, 1.5, (T, B, H))
+    constant = tr.StepFactors(np.full((T, B, H), 1 - s), np.zeros((T, B, H)), None, None, squared)
+    rates = rng.uniform(0.5, 2.0, (T, B, H))
+    with_transport = lb.matched_statistic(constant, rates, delta, tangent, LAGS, order="zeroth")
+    without = lb.matched_statistic(constant, rates, delta, tangent, LAGS, order=lb.UNTRANSPORTED)
+    for lag, a, b in zip(LAGS, with_transport.samples, without.samples):
+        np.testing.assert_allclose(a, (1 - s) ** lag * b, rtol=1e-12)
+    stats_with, stats_without = la.lag_statistics(with_transport.samples), la.lag_statistics(without.samples)
+    snr = stats_with.m_bar / stats_with.sigma_hat
+    assert np.all(np.isfinite(snr)) and np.all(stats_with.m_bar < stats_without.m_bar)
+    np.testing.assert_allclose(snr, stats_without.m_bar / stats_without.sigma_hat, rtol=1e-6)
+    np.testing.assert_array_equal(la.n_required(stats_with.m_bar, stats_with.sigma_hat, stats_with.alpha_hat),
+                                  la.n_required(stats_without.m_bar, stats_without.sigma_hat,
+                                                stats_without.alpha_hat))
 
 
 # ---------------------------------------------------------------------------

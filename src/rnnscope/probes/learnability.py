@@ -33,6 +33,13 @@ s_l. The sign of w is arbitrary, so only |mean| carries information; the
 orientation makes the statistic's mean non-negative without touching its
 spread or tail. Lags are oriented independently.
 
+Counterfactual (ours): ``order=UNTRANSPORTED`` sets Gamma = 1, so mu = Lambda.
+The SNR that N_required reads, mean(psi) / scale(psi), does not change when
+every sample of a lag is multiplied by one number, so a transport that is the
+same for every neuron and sequence (a ConstGate's Gamma0 = (1 - s)^l) drops
+out of it: comparing N_required with and without Gamma shows how much of the
+window the transport itself carries.
+
 Supported models: real-valued states with a linear readout y = W_y h + b_y
 (every model but the LRU), targets at every step.
 """
@@ -57,10 +64,13 @@ from .transport import (
     rayleigh_rates,
     step_factors,
     weight_rates,
+    window_bounds,
 )
 
 #: Seed of the random direction w: P2's w_seed = 212 (digest section 8.1).
 DIRECTION_SEED = 212
+#: ``order`` of the counterfactual statistic with Gamma = 1 (mu = Lambda); see the module note.
+UNTRANSPORTED = "untransported"
 #: Sequences run through the model at once by ``member_matched_statistic`` (our
 #: choice): bounds the device memory of the factors and tangents, (T, chunk, H) each.
 SEQUENCES_PER_CHUNK = 256
@@ -147,6 +157,15 @@ def _slice_sequences(factors: StepFactors, sl: slice) -> StepFactors:
     return StepFactors(*(None if f is None else np.asarray(f)[:, sl] for f in factors))
 
 
+def _rates_alone(factors: StepFactors, rates, lags) -> np.ndarray:
+    """mu = Lambda with Gamma = 1: (n_lags, T, B, H), NaN outside valid matched windows."""
+    T, B, H = np.shape(factors.carry)
+    start, _, valid = window_bounds(T, lags, "matched")
+    rates = np.asarray(rates, np.float64)
+    mu = rates[start] if rates.ndim == 3 else np.broadcast_to(rates, (len(lags), T, B, H))
+    return np.where(valid[:, :, None, None], mu, np.nan)
+
+
 def _raw_samples(factors: StepFactors, rates, delta, tangent, lags, order: str) -> list[np.ndarray]:
     """Un-oriented psi(l) per lag, each ordered (b, t), t = l..T-1."""
     T, B, H = np.shape(factors.carry)
@@ -159,7 +178,9 @@ def _raw_samples(factors: StepFactors, rates, delta, tangent, lags, order: str) 
     pieces: list[list[np.ndarray]] = [[] for _ in lags]
     for sl in _sequence_slices(B, len(lags) * T * H):
         part_rates = rates[:, sl] if rates.ndim == 3 else rates
-        mu = effective_learning_rate(_slice_sequences(factors, sl), part_rates, lags, "matched", order)
+        part = _slice_sequences(factors, sl)
+        mu = (_rates_alone(part, part_rates, lags) if order == UNTRANSPORTED
+              else effective_learning_rate(part, part_rates, lags, "matched", order))
         psi = np.einsum("ltbh,tbh,ltbh->lbt", mu, delta[:, sl], tangent[shifted, sl])
         for i, lag in enumerate(lags):
             pieces[i].append(psi[i, :, lag:].ravel())
@@ -194,10 +215,10 @@ def matched_statistic(factors: StepFactors, rates, delta, tangent, lags, order: 
     return _oriented(lags, _raw_samples(factors, rates, delta, tangent, lags, order))
 
 
-def member_matched_statistic(model, model_cfg, params, opt_state, opt_cfg: OptimizerConfig | None,
-                             xs, ys, lags, seed: int = DIRECTION_SEED, order: str = "full",
-                             sequences_per_chunk: int = SEQUENCES_PER_CHUNK) -> MatchedStatistic:
-    """The matched statistic psi(l) of one trained member on a diagnostic set.
+def member_matched_statistics(model, model_cfg, params, opt_state, opt_cfg: OptimizerConfig | None,
+                              xs, ys, lags, orders=("full",), seed: int = DIRECTION_SEED,
+                              sequences_per_chunk: int = SEQUENCES_PER_CHUNK) -> dict[str, MatchedStatistic]:
+    """The matched statistic psi(l) of one trained member on a diagnostic set, one per Gamma ``order``.
 
     Livi 2025 (digest papers/livi.md, section 7.2, steps 1-3): w from
     ``random_direction(params, seed)``; per chunk of ``sequences_per_chunk``
@@ -206,15 +227,16 @@ def member_matched_statistic(model, model_cfg, params, opt_state, opt_cfg: Optim
     signal (``error_signal``) and Lambda, the Rayleigh projection
     (``rayleigh_rates``) of the optimiser's per-weight rates
     (``weight_rates(params, opt_state, opt_cfg)``), as the transport probes
-    use it; then ``matched_statistic``. The sign orientation is applied once,
-    to all sequences together. ``params`` and ``opt_state`` are one member's
-    (not batched over a population).
+    use it; then ``matched_statistic`` for each of ``orders`` ("full",
+    "zeroth" or ``UNTRANSPORTED``) on the same tangents. The sign orientation
+    is applied once, to all sequences together. ``params`` and ``opt_state``
+    are one member's (not batched over a population).
     """
     lags = np.asarray(lags, np.int64).ravel()
     direction = random_direction(params, seed)
     per_weight = weight_rates(params, opt_state, opt_cfg)
     B = xs.shape[1]
-    raw: list[list[np.ndarray]] = [[] for _ in lags]
+    raw = {order: [[] for _ in lags] for order in orders}
     for start in range(0, B, sequences_per_chunk):
         x = xs[:, start:start + sequences_per_chunk]
         y = ys[:, start:start + sequences_per_chunk]
@@ -223,18 +245,29 @@ def member_matched_statistic(model, model_cfg, params, opt_state, opt_cfg: Optim
         hs, vs = tangent_states(model, params, h0, x, direction)
         delta = error_signal(params, hs, y)
         rates = rayleigh_rates(per_weight, factors.h_prev_sq)
-        for i, s in enumerate(_raw_samples(factors, rates, delta, vs, lags, order)):
-            raw[i].append(s)
-    return _oriented(lags, [np.concatenate(r) for r in raw])
+        for order, pieces in raw.items():
+            for i, s in enumerate(_raw_samples(factors, rates, delta, vs, lags, order)):
+                pieces[i].append(s)
+    return {order: _oriented(lags, [np.concatenate(p) for p in pieces]) for order, pieces in raw.items()}
+
+
+def member_matched_statistic(model, model_cfg, params, opt_state, opt_cfg: OptimizerConfig | None,
+                             xs, ys, lags, seed: int = DIRECTION_SEED, order: str = "full",
+                             sequences_per_chunk: int = SEQUENCES_PER_CHUNK) -> MatchedStatistic:
+    """``member_matched_statistics`` for one ``order``."""
+    return member_matched_statistics(model, model_cfg, params, opt_state, opt_cfg, xs, ys, lags, (order,), seed,
+                                     sequences_per_chunk)[order]
 
 
 __all__ = [
     "DIRECTION_SEED",
     "MatchedStatistic",
     "SEQUENCES_PER_CHUNK",
+    "UNTRANSPORTED",
     "error_signal",
     "matched_statistic",
     "member_matched_statistic",
+    "member_matched_statistics",
     "random_direction",
     "tangent_states",
 ]
