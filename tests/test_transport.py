@@ -332,6 +332,23 @@ def test_lambda_is_read_at_the_window_start(random_factors, window):
         np.testing.assert_allclose(env.f[i], np.mean(masses), rtol=EXACT)
 
 
+@pytest.mark.parametrize("order", tr.ORDERS)
+@pytest.mark.parametrize("window", tr.WINDOWS)
+@pytest.mark.parametrize("assembly", ["leaky", "gru", "lstm"])
+def test_effective_learning_rate_is_lambda_times_the_assembled_transport(random_factors, order, window, assembly):
+    """Gated leaky models take a direct Gamma0 (1 + sum c/a); GRU and LSTM the signed-log assembly."""
+    a, c, r, e = random_factors
+    f = factors(a, c, reset=r if assembly == "gru" else None, gain=e if assembly == "lstm" else None)
+    rates = np.random.default_rng(4).uniform(0.1, 1.0, a.shape)
+    lags = np.arange(1, a.shape[0])
+    start, _, valid = tr.window_bounds(a.shape[0], lags, window)
+    gamma = tr.assembled_transport(f, lags, window)
+    expected = rates[start] * (gamma.zeroth if order == "zeroth" else gamma.full)
+    got = tr.effective_learning_rate(f, rates, lags, window, order)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert np.isnan(got[~valid]).all() and np.isfinite(got[valid]).all()
+
+
 # ---------------------------------------------------------------------------
 # trained GRU and LSTM members: first order against the exact diagonal product,
 # and the probes inside the training scan

@@ -206,7 +206,8 @@ def matched_statistic(factors: StepFactors, rates, delta, tangent, lags, order: 
     ``rayleigh_rates`` (read at each window's start, k = t - l + 1, i.e. from
     h_{t-l}) or per neuron (H,) / a scalar. mu^q_{t,l} = Lambda^q Gamma^q_{t,l}
     over the matched window {t-l+1..t}; ``order="full"`` (the digest's
-    default) uses Gamma0 + Gamma1, ``"zeroth"`` Gamma0 only.
+    default) uses Gamma0 + Gamma1, ``"zeroth"`` Gamma0 only, and
+    ``UNTRANSPORTED`` Gamma = 1 (the counterfactual of the module note).
 
     Each lag's samples are multiplied by one sign s_l so that their mean is
     >= 0 (see the module note); float64 throughout.
