@@ -468,6 +468,7 @@ class MemberWindow(NamedTuple):
     kurtosis: np.ndarray  # (L,) excess kurtosis of psi(l)
     untransported: np.ndarray  # (L,) N_required of psi with Gamma = 1 (mu = Lambda; ours)
     untransported_t: np.ndarray  # (L,) its m_bar / standard error
+    untransported_alpha: np.ndarray  # (L,) its alpha_hat
 
 
 def member_window(model, model_cfg, params, opt_state, xs, ys, lags) -> MemberWindow:
@@ -489,7 +490,7 @@ def member_window(model, model_cfg, params, opt_state, xs, ys, lags) -> MemberWi
     t = stats.m_bar / standard_errors(stat.samples, xs.shape[1])
     excess = np.array([kurtosis(s) if s.size > 3 else math.nan for s in stat.samples])
     return MemberWindow(f, stats, n_req, la.window(lags, n_req), t, excess,
-                        la.n_required(bare.m_bar, bare.sigma_hat, bare.alpha_hat), bare_t)
+                        la.n_required(bare.m_bar, bare.sigma_hat, bare.alpha_hat), bare_t, bare.alpha_hat)
 
 
 class ArchWindow(NamedTuple):
@@ -509,7 +510,7 @@ class ArchWindow(NamedTuple):
     master_lags: np.ndarray  # (L,) bool: the lags the master regression used
     master: la.MasterRegression
     audit: la.MasterRegression  # the master regression on resolved lags only (ours)
-    untransported: la.MasterRegression  # the same on psi with Gamma = 1, against the same f (ours)
+    untransported: la.MasterRegression  # the same on psi with Gamma = 1 (its own alpha_hat), same f (ours)
     growth: la.WindowGrowth
 
 
@@ -536,6 +537,7 @@ def seed_average(arch: str, lags: np.ndarray, members: list[MemberWindow], resul
     resolved = majority_resolved([m.t for m in members])
     bare = np.where(majority_resolved([m.untransported_t for m in members]),
                     geometric_mean_n_required([m.untransported for m in members]), -1.0)
+    bare_alpha = np.mean([m.untransported_alpha for m in members], axis=0)
     fits = env.fit_envelope(lags, f)
     gate = env.power_law_window(fits)
     window_lags = (float(fits.lags.min()), float(gate.lag_max)) if gate.passed else None
@@ -546,7 +548,7 @@ def seed_average(arch: str, lags: np.ndarray, members: list[MemberWindow], resul
                       f, alpha, averaged, resolved, H, fits, gate, used,
                       la.master_regression(averaged, f, alpha, lags, window_lags),
                       la.master_regression(np.where(resolved, averaged, -1.0), f, alpha, lags),
-                      la.master_regression(bare, f, alpha, lags),
+                      la.master_regression(bare, f, bare_alpha, lags),
                       la.window_growth(GRID, H, max_lag=lags.max()))
 
 
