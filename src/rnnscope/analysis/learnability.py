@@ -8,10 +8,14 @@ detectable from N samples once
 
     SNR(l, N) = m(l) N^{1 - 1/alpha(l)} / sigma(l) > epsilon,
 
-which takes N(l) ~ (epsilon sigma / m)^{kappa_alpha} samples, and since
-m(l) follows the envelope f(l), N(l) ~ f(l)^{-kappa_alpha}. The window H_N is
-the largest lag detectable with N samples. How H_N grows with N follows the
-decay of f (section 7.1 table):
+which takes N(l) ~ (epsilon sigma / m)^{kappa_alpha} samples, and where
+m(l) / sigma(l) follows the envelope f(l) (the paper's premise),
+N(l) ~ f(l)^{-kappa_alpha}. For the matched statistic of
+``rnnscope.probes.learnability`` a transport shared by every neuron cancels
+from m / sigma, so the premise is a claim to test, not a given.
+
+The window H_N is the largest lag detectable with N samples. How H_N grows
+with N follows the decay of f (section 7.1 table):
 
     f(l) = A exp(-l/tau)   ->  H_N = (tau/kappa_alpha) log N + const  (logarithmic window)
     f(l) = A l^{-beta}     ->  H_N ~ N^{1/(beta kappa_alpha)}          (power window)
