@@ -64,7 +64,7 @@ from .transport import (
     rayleigh_rates,
     step_factors,
     weight_rates,
-    window_bounds,
+    window_start_rates,
 )
 
 #: Seed of the random direction w: P2's w_seed = 212 (digest section 8.1).
@@ -157,15 +157,6 @@ def _slice_sequences(factors: StepFactors, sl: slice) -> StepFactors:
     return StepFactors(*(None if f is None else np.asarray(f)[:, sl] for f in factors))
 
 
-def _rates_alone(factors: StepFactors, rates, lags) -> np.ndarray:
-    """mu = Lambda with Gamma = 1: (n_lags, T, B, H), NaN outside valid matched windows."""
-    T, B, H = np.shape(factors.carry)
-    start, _, valid = window_bounds(T, lags, "matched")
-    rates = np.asarray(rates, np.float64)
-    mu = rates[start] if rates.ndim == 3 else np.broadcast_to(rates, (len(lags), T, B, H))
-    return np.where(valid[:, :, None, None], mu, np.nan)
-
-
 def _raw_samples(factors: StepFactors, rates, delta, tangent, lags, order: str) -> list[np.ndarray]:
     """Un-oriented psi(l) per lag, each ordered (b, t), t = l..T-1."""
     T, B, H = np.shape(factors.carry)
@@ -179,7 +170,7 @@ def _raw_samples(factors: StepFactors, rates, delta, tangent, lags, order: str) 
     for sl in _sequence_slices(B, len(lags) * T * H):
         part_rates = rates[:, sl] if rates.ndim == 3 else rates
         part = _slice_sequences(factors, sl)
-        mu = (_rates_alone(part, part_rates, lags) if order == UNTRANSPORTED
+        mu = (window_start_rates(part_rates, lags, np.shape(part.carry), "matched") if order == UNTRANSPORTED
               else effective_learning_rate(part, part_rates, lags, "matched", order))
         psi = np.einsum("ltbh,tbh,ltbh->lbt", mu, delta[:, sl], tangent[shifted, sl])
         for i, lag in enumerate(lags):

@@ -515,6 +515,17 @@ def _rates_at_window_start(rates, start) -> np.ndarray:
     return rates
 
 
+def window_start_rates(rates, lags, shape, window: str = "envelope") -> np.ndarray:
+    """Lambda read at every window's start, (n_lags, T, B, H) float64, NaN outside valid windows.
+
+    ``rates`` as in ``effective_learning_rate``; ``shape`` is (T, B, H). This
+    is mu with Gamma = 1: the optimiser's rates without the transport.
+    """
+    start, _, valid = window_bounds(shape[0], lags, window)
+    rates = np.broadcast_to(_rates_at_window_start(rates, start), (len(start),) + tuple(shape))
+    return _mask(rates, valid)
+
+
 def effective_learning_rate(factors: StepFactors, rates, lags, window: str = "envelope",
                             order: str = "zeroth") -> np.ndarray:
     """mu^q_{t,l} = Lambda^q Gamma^q_{t,l}, (n_lags, T, B, H) float64, NaN outside valid windows.
@@ -849,4 +860,5 @@ __all__ = [
     "transport_probes",
     "weight_rates",
     "window_bounds",
+    "window_start_rates",
 ]

@@ -209,7 +209,8 @@ def member_keys(seed) -> MemberKeys:
     return MemberKeys(*jax.random.split(jax.random.PRNGKey(seed), 5))
 
 
-def _all_finite(tree) -> jax.Array:
+def all_finite(tree) -> jax.Array:
+    """True when every entry of every leaf is finite."""
     leaves = [jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)]
     return jnp.all(jnp.stack(leaves))
 
@@ -319,7 +320,7 @@ def build_engine(model_cfg: ModelConfig, task_cfg: TaskConfig, opt_cfg: Optimize
         loss, grads = jax.value_and_grad(loss_fn)(train)
         updates, opt_state = opt.update(grads, state.opt_state, train)
         new_train = optax.apply_updates(train, updates)
-        ok = jnp.isfinite(loss) & _all_finite(new_train)
+        ok = jnp.isfinite(loss) & all_finite(new_train)
         newly_bad = ~ok & ~state.diverged
         diverged = state.diverged | ~ok
         if buffer_size:

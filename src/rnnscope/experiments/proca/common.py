@@ -39,6 +39,7 @@ from ...models.init import aligned_in_basis, aligned_linear, alignment_error, re
 from ...optim import OptimizerConfig
 from ...train import PopulationResult, TaskConfig, TrainConfig, train_population
 from ...train.losses import LOSSES, predictions
+from ...train.population import all_finite
 
 LINEAR = get_model("linear")
 WEIGHTS = ("W_x", "W_h", "W_y")
@@ -84,11 +85,6 @@ def mse(cfg: ModelConfig, params: dict, x: jax.Array, y: jax.Array, target: str 
 # ---------------------------------------------------------------------------
 # Full-batch gradient descent
 # ---------------------------------------------------------------------------
-
-
-def all_finite(tree) -> jax.Array:
-    """True when every entry of every leaf is finite."""
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in jax.tree.leaves(tree)]))
 
 
 def guarded_step(loss_and_aux: Callable, train, bad, rate):

@@ -161,7 +161,7 @@ from ...train.losses import LOSSES, batched_initial_state, predictions
 from ...train.population import member_keys
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, equal
-from .common import bias_free, guarded_step, mse, recorded_scan
+from .common import WEIGHTS, bias_free, guarded_step, mse, recorded_scan
 from .common import sharpness as hessian_sharpness
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
@@ -247,7 +247,7 @@ def lag_map_bound(loss: float, s2: float, n_out: int = N_IO) -> float:
 
 def lag_maps(params: dict, n_lags: int) -> np.ndarray:
     """M_k = W_y W_h^k W_x for k = 0..n_lags-1 of one member's weights, float64, shape (n_lags, N_y, N_x)."""
-    W_x, W_h, W_y = (np.asarray(params[k], np.float64) for k in ("W_x", "W_h", "W_y"))
+    W_x, W_h, W_y = (np.asarray(params[k], np.float64) for k in WEIGHTS)
     out, h = [], W_x
     for _ in range(n_lags):
         out.append(W_y @ h)
@@ -341,7 +341,7 @@ def train_snapshots(kind: str, seq_len: int, steps: int, snapshots: int, seeds, 
 
 def singular_values(snap: Snapshots) -> dict[str, np.ndarray]:
     """Singular values over training, (members, snapshots, k), float64: W_h, W_y W_x, W_x, W_y."""
-    W = {k: np.asarray(snap.params[k], np.float64) for k in ("W_x", "W_h", "W_y")}
+    W = {k: np.asarray(snap.params[k], np.float64) for k in WEIGHTS}
     return {"W_h": np.linalg.svd(W["W_h"], compute_uv=False),
             "W_yW_x": np.linalg.svd(W["W_y"] @ W["W_x"], compute_uv=False),
             "W_x": np.linalg.svd(W["W_x"], compute_uv=False),
@@ -356,7 +356,7 @@ def balance_terms(snap: Snapshots) -> dict[str, np.ndarray]:
     Returns "imbalance" |W_x W_x^T - W_y^T W_y|, "recurrent" |W_h W_h^T - W_h^T W_h|
     and "drift" |Q(t) - Q(0)| (module docstring: why W_x, W_y separately are not a prediction here).
     """
-    W = {k: np.asarray(snap.params[k], np.float64) for k in ("W_x", "W_h", "W_y")}
+    W = {k: np.asarray(snap.params[k], np.float64) for k in WEIGHTS}
     tr = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
     G = W["W_x"] @ tr(W["W_x"]) - tr(W["W_y"]) @ W["W_y"]
     C = W["W_h"] @ tr(W["W_h"]) - tr(W["W_h"]) @ W["W_h"]
@@ -426,7 +426,7 @@ def a8_data(kind: str, seq_len: int, trials: int = A8_TRIALS, seed: int = A8_DAT
 
 def weights(params: dict) -> dict:
     """The three trained matrices W_x, W_h, W_y of an engine parameter tree (any leading axes)."""
-    return {k: jnp.asarray(params[k], jnp.float32) for k in ("W_x", "W_h", "W_y")}
+    return {k: jnp.asarray(params[k], jnp.float32) for k in WEIGHTS}
 
 
 @jax.jit

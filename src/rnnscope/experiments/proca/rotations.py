@@ -88,7 +88,7 @@ from ...theory.linear_modes import integrate_modes, is_unstable, mode_rhs, zero_
 from ...train import TaskConfig, TrainConfig, train_population
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, close, equal
-from .common import bias_free, full_batch_gd, model_config, theory_time
+from .common import WEIGHTS, bias_free, full_batch_gd, model_config, theory_time
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -168,7 +168,7 @@ def block_error(M: np.ndarray, n_pairs: int) -> np.ndarray:
 
 def mode_blocks(params: dict, R: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A = R^T W_x Q, B = R^T W_h R, C = Q^T W_y R over any leading axes (float64)."""
-    W_x, W_h, W_y = (np.asarray(params[k], np.float64) for k in ("W_x", "W_h", "W_y"))
+    W_x, W_h, W_y = (np.asarray(params[k], np.float64) for k in WEIGHTS)
     return R.T @ W_x @ Q, R.T @ W_h @ R, Q.T @ W_y @ R
 
 

@@ -71,7 +71,7 @@ from ...theory.linear_modes import (
 )
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_most, equal
-from .common import aligned_population, bias_free, full_batch_gd, model_config, modes_over_training
+from .common import WEIGHTS, aligned_population, bias_free, full_batch_gd, model_config, modes_over_training
 
 PAPER = "Proca, Dominé, Shanahan & Mediano 2025, learning dynamics in linear RNNs"
 
@@ -232,7 +232,7 @@ def run_sweep(family: str, values, lengths, seed: int = 0) -> Sweep:
     params, R = aligned_population([seed], n, data.U_y, data.V_x, INIT, INIT, INIT, n)
     run = full_batch_gd(cfg, params, data.x, data.y, eta * P * n / 2.0, steps, steps // 4)
     a, b, c = (m[0, -1] for m in modes_over_training(run, data.U_y, data.V_x, R))
-    final = jax.vmap(lambda w: bias_free(w, n))({k: run.params[k][:, -1] for k in ("W_x", "W_h", "W_y")})
+    final = jax.vmap(lambda w: bias_free(w, n))({k: run.params[k][:, -1] for k in WEIGHTS})
     error = measure_extrapolation(final, cfg, kwargs, lengths)[0]
     closed = np.array([sum(extrapolation_error(family, d, l, T, Tp) for d, l in zip(delta, lam)) for Tp in lengths])
     growth = np.array([max(residual_growth(float(u_), float(b_), T, Tp) for u_, b_ in zip(u_star, b_star))
@@ -317,7 +317,7 @@ def run_engine_pair(family: str, members: int, lengths) -> EnginePair:
     residual = measure_extrapolation(stable.params, cfg, engine_kwargs(family, *pairs[0]), [T])[:, 0]
 
     def finite(res):
-        leaves = [np.asarray(res.params[k]) for k in ("W_x", "W_h", "W_y")]
+        leaves = [np.asarray(res.params[k]) for k in WEIGHTS]
         return np.all(np.stack([np.isfinite(w).reshape(members, -1).all(axis=1) for w in leaves]), axis=0)
 
     return EnginePair(family, pairs, eta, bounds, stable.record_steps,

@@ -79,6 +79,7 @@ from ...train import TaskConfig
 from ..base import Outcome, Reproduction, quick_or_default
 from ..claims import Claim, at_least, at_most, close, equal
 from .common import (
+    WEIGHTS,
     aligned_population,
     engine_from_weights,
     full_batch_gd,
@@ -258,9 +259,10 @@ def run_sweep_engine(sweep: Sweep, b0: float, t_end: float, b_range, seeds=(0, 1
     n, P = len(sweep.values), data.x.shape[1]
     steps, lr, dt = _schedule(sweep.sigma(), [b0], t_end, P, n)
     members = [aligned_population([s], n, data.U_y, data.V_x, A0, b0, A0, n) for s in seeds]
-    replace = {i: {k: np.asarray(m[0][k][0]) for k in ("W_x", "W_h", "W_y")} for i, m in enumerate(members)}
-    _, res = engine_from_weights(model_config(n, n, n), TaskConfig("linear_dynamics", sweep.task_kwargs()), np.asarray(seeds),
-                                 np.full(len(seeds), A0), replace, lr, steps, P, ("loss",), 1)
+    replace = {i: {k: np.asarray(m[0][k][0]) for k in WEIGHTS} for i, m in enumerate(members)}
+    task = TaskConfig("linear_dynamics", sweep.task_kwargs())
+    _, res = engine_from_weights(model_config(n, n, n), task, np.asarray(seeds), np.full(len(seeds), A0), replace,
+                                 lr, steps, P, ("loss",), 1)
     modes = [recover_modes(jax.tree.map(lambda x: x[i], res.params), data.U_y, data.V_x, m[1][0])
              for i, m in enumerate(members)]
     a, b, c = (np.stack([np.asarray(m[j]) for m in modes]) for j in range(3))
