@@ -123,7 +123,7 @@ class Spec(_Strict):
     batch: Int = Field(32, gt=0)
     chunk_size: Int = Field(256, gt=0)
     segment: Int = Field(1000, gt=0)
-    block: Int = Field(16, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
+    block: Int = Field(4, gt=0, description="members per compiled block; larger on GPUs (e.g. 1024)")
     eval_batch: Int = Field(256, gt=0, le=100_000, description="held-out sequences of the final loss and accuracy")
     task: TaskSpec = TaskSpec()
     model: ModelSpec = ModelSpec()

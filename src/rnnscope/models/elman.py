@@ -16,6 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from . import elman_cpu
 from .base import Model, ModelConfig, default_hp, scan_run
 from .init import tanh_rnn_params
 
@@ -121,14 +122,17 @@ def predict(params, h0, xs):
 
     On a GPU, with batch and hidden sizes that its matrix units take (powers
     of two, at least 16), the two passes run as fused kernels
-    (``elman_pallas``); elsewhere as the XLA loops above. Both compute the
-    same thing.
+    (``elman_pallas``); on a CPU, in float32 with hidden sizes that are
+    multiples of 16, as compiled kernels (``elman_cpu``); elsewhere as the
+    XLA loops above. All compute the same thing.
     """
     args = (params["W_h"], params["W_x"], params["b"], params["W_y"], params["b_y"], h0, xs)
     if jax.default_backend() == "gpu" and _pow2_at_least_16(xs.shape[1]) and _pow2_at_least_16(h0.shape[-1]):
         from .elman_pallas import pallas_predict
 
         return pallas_predict(*args, False)
+    if elman_cpu.usable(h0, xs):
+        return elman_cpu.kernel_predict(*args)
     return fused_predict(*args)
 
 

@@ -108,7 +108,10 @@ class TrainConfig:
             is padded to a multiple of it and its blocks run one after another.
             XLA picks kernels (vectorisation, reduction order) by array shape,
             so a fixed block is what makes a member's numbers independent of
-            the population size. Larger blocks use a GPU better.
+            the population size. On a CPU small blocks are fastest: a block's
+            stored states then stay in cache from the forward to the reverse
+            pass (256 Elman members, hidden 32, two cores: 4,735 member-steps/s
+            at block 4 against 4,213 at 16). A GPU wants large blocks (1024 or more).
         update_buffer: slow-row parameter increments kept between records
             (Livi's 20,000); 0 keeps none.
         slow_fraction: share of units whose rows count as slow (Livi's 10%).
@@ -122,7 +125,7 @@ class TrainConfig:
     probe_batch: int = 64
     eval_batch: int = 256
     segment: int = 1000
-    block: int = 16
+    block: int = 4
     update_buffer: int = 0
     slow_fraction: float = 0.10
 
