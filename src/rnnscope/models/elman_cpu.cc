@@ -26,6 +26,7 @@ namespace ffi = xla::ffi;
 namespace {
 
 typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t i16 __attribute__((vector_size(64)));
 constexpr int kLanes = 16;
 constexpr int kRows = 8;  // rows per register block: kRows x 2 accumulators of 16 lanes
 
@@ -39,11 +40,6 @@ inline void store(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
 
 inline v16 splat(float a) { return v16{} + a; }
 
-inline float lane_sum(v16 v) {
-  float s = 0.f;
-  for (int i = 0; i < kLanes; ++i) s += v[i];
-  return s;
-}
 
 // tanh as an odd rational function, p(x) / q(x) with x clamped to [-9, 9],
 // where tanh(9) rounds to 1 in float32 (relative error below 1e-7).
@@ -66,46 +62,96 @@ inline float lane_sum(v16 v) {
   return x * p / q;
 }
 
-// acc[i][v] += sum_k A[i, k] Bm[k, 16 v : 16 v + 16] for R rows of A (row stride lda)
-// and NV vectors of Bm's columns (row stride ldb).
+// acc[i][v] += sum_k A[i, k] Bm[k, 16 v : 16 v + 16] for R rows of A and NV vectors of Bm's
+// columns. A[i, k] is at A[i * a_row + k * a_k], so A may be read transposed; Bm has row stride ldb.
 template <int R, int NV>
-[[gnu::always_inline]] inline void rank_one_updates(v16 (&acc)[R][NV], const float* A, int64_t lda, const float* Bm, int64_t ldb, int64_t K) {
+[[gnu::always_inline]] inline void rank_one_updates(v16 (&acc)[R][NV], const float* A, int64_t a_row, int64_t a_k,
+                                                    const float* Bm, int64_t ldb, int64_t K) {
   for (int64_t k = 0; k < K; ++k) {
     v16 row[NV];
     for (int v = 0; v < NV; ++v) row[v] = load(Bm + k * ldb + kLanes * v);
     for (int i = 0; i < R; ++i) {
-      const float a = A[i * lda + k];
+      const float a = A[i * a_row + k * a_k];
       for (int v = 0; v < NV; ++v) acc[i][v] += a * row[v];
     }
   }
 }
 
-// C[rows, cols] (= or +=) A[rows, K] Bm[K, cols]; with `init`, C starts from init(i, c) instead.
-// Row-major, C and Bm with row stride `cols`; `cols` a multiple of 16.
+// One register block of C = A Bm: C starts from init(i, c) and ends in finish(i, c, value).
 template <int R, int NV, typename Init, typename Finish>
-[[gnu::always_inline]] inline void block_product(int64_t r0, int64_t c0, const float* A, int64_t lda, const float* Bm, int64_t cols, int64_t K,
-                          Init init, Finish finish) {
+[[gnu::always_inline]] inline void block_product(int64_t r0, int64_t c0, const float* A, int64_t a_row, int64_t a_k,
+                                                 const float* Bm, int64_t cols, int64_t K, Init init, Finish finish) {
   v16 acc[R][NV];
   for (int i = 0; i < R; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = init(r0 + i, c0 + kLanes * v);
-  rank_one_updates<R, NV>(acc, A + r0 * lda, lda, Bm + c0, cols, K);
+  rank_one_updates<R, NV>(acc, A + r0 * a_row, a_row, a_k, Bm + c0, cols, K);
   for (int i = 0; i < R; ++i)
     for (int v = 0; v < NV; ++v) finish(r0 + i, c0 + kLanes * v, acc[i][v]);
 }
 
+// C[rows, cols] = init + A[rows, K] Bm[K, cols], Bm row-major with row stride `cols` (a multiple of 16).
 template <typename Init, typename Finish>
-void product(int64_t rows, int64_t cols, const float* A, int64_t lda, const float* Bm, int64_t K, Init init, Finish finish) {
+void product(int64_t rows, int64_t cols, const float* A, int64_t a_row, int64_t a_k, const float* Bm, int64_t K,
+             Init init, Finish finish) {
   int64_t r = 0;
   for (; r + kRows <= rows; r += kRows) {
     int64_t c = 0;
-    for (; c + 2 * kLanes <= cols; c += 2 * kLanes) block_product<kRows, 2>(r, c, A, lda, Bm, cols, K, init, finish);
-    for (; c < cols; c += kLanes) block_product<kRows, 1>(r, c, A, lda, Bm, cols, K, init, finish);
+    for (; c + 2 * kLanes <= cols; c += 2 * kLanes) block_product<kRows, 2>(r, c, A, a_row, a_k, Bm, cols, K, init, finish);
+    for (; c < cols; c += kLanes) block_product<kRows, 1>(r, c, A, a_row, a_k, Bm, cols, K, init, finish);
   }
   for (; r < rows; ++r) {
     int64_t c = 0;
-    for (; c + 2 * kLanes <= cols; c += 2 * kLanes) block_product<1, 2>(r, c, A, lda, Bm, cols, K, init, finish);
-    for (; c < cols; c += kLanes) block_product<1, 1>(r, c, A, lda, Bm, cols, K, init, finish);
+    for (; c + 2 * kLanes <= cols; c += 2 * kLanes) block_product<1, 2>(r, c, A, a_row, a_k, Bm, cols, K, init, finish);
+    for (; c < cols; c += kLanes) block_product<1, 1>(r, c, A, a_row, a_k, Bm, cols, K, init, finish);
   }
+}
+
+// Lane i of the result is the sum of the lanes of s[i]: a tree of pairwise folds,
+// 15 two-vector shuffles and adds for 16 sums instead of 16 serial reductions.
+template <int Half>
+[[gnu::always_inline]] inline v16 fold(v16 a, v16 b) {
+  // keeps, from a then b, the first Half lanes of every 2 * Half, and adds the other Half lanes to them
+  i16 lo, hi;
+  for (int i = 0; i < kLanes; ++i) {
+    const int group = i / Half, lane = i % Half, source = 2 * Half * group + lane;
+    lo[i] = source;
+    hi[i] = source + Half;
+  }
+  return __builtin_shuffle(a, b, lo) + __builtin_shuffle(a, b, hi);
+}
+
+[[gnu::always_inline]] inline v16 lane_sums(const v16 (&s)[kLanes]) {
+  v16 eights[8], fours[4], twos[2];
+  for (int i = 0; i < 8; ++i) eights[i] = fold<8>(s[2 * i], s[2 * i + 1]);
+  for (int i = 0; i < 4; ++i) fours[i] = fold<4>(eights[2 * i], eights[2 * i + 1]);
+  for (int i = 0; i < 2; ++i) twos[i] = fold<2>(fours[2 * i], fours[2 * i + 1]);
+  return fold<1>(twos[0], twos[1]);
+}
+
+// out[r * stride] = offset + sum_c a[r, c] w[c] for r < rows, a with row stride H, 16 rows at a time.
+void row_dots(int64_t rows, int64_t H, const float* a, const float* w, float offset, float* out, int64_t stride) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, rows - r0);
+    v16 s[kLanes];
+    for (int i = 0; i < kLanes; ++i) {
+      s[i] = v16{};
+      if (i < n)
+        for (int64_t c = 0; c < H; c += kLanes) s[i] += load(a + (r0 + i) * H + c) * load(w + c);
+    }
+    const v16 sums = lane_sums(s);
+    for (int i = 0; i < n; ++i) out[(r0 + i) * stride] = offset + sums[i];
+  }
+}
+
+// acc(c) = sum_r coef[r * stride] a[r, c : c + 16] (or sum_r a[r, c : c + 16] without coef),
+// in four interleaved partial sums so that the additions do not wait on each other.
+inline v16 weighted_column_sum(int64_t rows, int64_t H, const float* a, int64_t c, const float* coef, int64_t stride) {
+  v16 part[4] = {};
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4)
+    for (int i = 0; i < 4; ++i) part[i] += (coef ? coef[(r + i) * stride] : 1.f) * load(a + (r + i) * H + c);
+  for (; r < rows; ++r) part[0] += (coef ? coef[r * stride] : 1.f) * load(a + r * H + c);
+  return (part[0] + part[1]) + (part[2] + part[3]);
 }
 
 void transpose(const float* a, int64_t rows, int64_t cols, float* out) {
@@ -136,17 +182,11 @@ void forward_member(const Sizes& s, const float* W_h, const float* W_x, const fl
       return a;
     };
     auto keep = [&](int64_t r, int64_t c, v16 a) { store(h + r * H + c, a); };
-    product(B, H, h_prev, H, W_hT, H, input, keep);
+    product(B, H, h_prev, H, 1, W_hT, H, input, keep);
     // tanh in its own pass: its long dependency chains then overlap across vectors
 #pragma GCC unroll 4
     for (int64_t e = 0; e < B * H; e += kLanes) store(h + e, tanh16(load(h + e)));
-    float* y = ys + t * B * O;
-    for (int64_t r = 0; r < B; ++r)
-      for (int64_t o = 0; o < O; ++o) {
-        v16 acc{};
-        for (int64_t c = 0; c < H; c += kLanes) acc += load(h + r * H + c) * load(W_y + o * H + c);
-        y[r * O + o] = b_y[o] + lane_sum(acc);
-      }
+    for (int64_t o = 0; o < O; ++o) row_dots(B, H, h, W_y + o * H, b_y[o], ys + t * B * O + o, O);
     h_prev = h;
   }
 }
@@ -159,13 +199,12 @@ template <int HC>
 void backward_member(const Sizes& s, const float* W_h, const float* W_x, const float* W_y, const float* h0, const float* xs,
                      const float* hs, const float* g_ys, const Grads& g, std::vector<float>& scratch) {
   const int64_t T = s.T, B = s.B, H = HC ? HC : s.H, D = s.D, O = s.O;
-  scratch.assign(4 * B * H + H * D + D * H, 0.f);
-  float* g_next = scratch.data();       // (B, H): delta_{t+1} W_h
-  float* delta = g_next + B * H;        // (B, H)
-  float* delta_T = delta + B * H;       // (H, B)
-  float* g_new = delta_T + B * H;       // (B, H)
-  float* W_xT = g_new + B * H;          // (D, H)
-  float* dW_xT = W_xT + D * H;          // (D, H)
+  scratch.assign(3 * B * H + 2 * D * H, 0.f);
+  float* g_next = scratch.data();  // (B, H): delta_{t+1} W_h
+  float* g_new = g_next + B * H;   // (B, H)
+  float* delta = g_new + B * H;    // (B, H)
+  float* W_xT = delta + B * H;     // (D, H)
+  float* dW_xT = W_xT + D * H;     // (D, H)
   transpose(W_x, H, D, W_xT);
   std::fill(g.W_h, g.W_h + H * H, 0.f);
   std::fill(g.b, g.b + H, 0.f);
@@ -176,36 +215,31 @@ void backward_member(const Sizes& s, const float* W_h, const float* W_x, const f
     const float* h_prev = t > 0 ? hs + (t - 1) * B * H : h0;
     const float* x = xs + t * B * D;
     const float* g_y = g_ys + t * B * O;
-    float* g_x = g.xs + t * B * D;
     for (int64_t r = 0; r < B; ++r) {
       for (int64_t o = 0; o < O; ++o) g.b_y[o] += g_y[r * O + o];
       for (int64_t c = 0; c < H; c += kLanes) {
         const v16 hv = load(h + r * H + c);
         v16 gh = load(g_next + r * H + c);
-        for (int64_t o = 0; o < O; ++o) {
-          const float go = g_y[r * O + o];
-          gh += go * load(W_y + o * H + c);
-          store(g.W_y + o * H + c, load(g.W_y + o * H + c) + go * hv);
-        }
-        const v16 d = gh * (1.f - hv * hv);
-        store(delta + r * H + c, d);
-        store(g.b + c, load(g.b + c) + d);
-        for (int64_t k = 0; k < D; ++k) store(dW_xT + k * H + c, load(dW_xT + k * H + c) + x[r * D + k] * d);
-      }
-      for (int64_t k = 0; k < D; ++k) {
-        v16 acc{};
-        for (int64_t c = 0; c < H; c += kLanes) acc += load(delta + r * H + c) * load(W_xT + k * H + c);
-        g_x[r * D + k] = lane_sum(acc);
+        for (int64_t o = 0; o < O; ++o) gh += g_y[r * O + o] * load(W_y + o * H + c);
+        store(delta + r * H + c, gh * (1.f - hv * hv));
       }
     }
+    for (int64_t c = 0; c < H; c += kLanes) {
+      store(g.b + c, load(g.b + c) + weighted_column_sum(B, H, delta, c, nullptr, 0));
+      for (int64_t o = 0; o < O; ++o)
+        store(g.W_y + o * H + c, load(g.W_y + o * H + c) + weighted_column_sum(B, H, h, c, g_y + o, O));
+      for (int64_t k = 0; k < D; ++k)
+        store(dW_xT + k * H + c, load(dW_xT + k * H + c) + weighted_column_sum(B, H, delta, c, x + k, D));
+    }
+    for (int64_t k = 0; k < D; ++k) row_dots(B, H, delta, W_xT + k * H, 0.f, g.xs + t * B * D + k, D);
     auto zero = [](int64_t, int64_t) { return v16{}; };
     auto keep_g = [&](int64_t r, int64_t c, v16 a) { store(g_new + r * H + c, a); };
-    product(B, H, delta, H, W_h, H, zero, keep_g);
+    product(B, H, delta, H, 1, W_h, H, zero, keep_g);
     std::swap(g_next, g_new);
-    transpose(delta, B, H, delta_T);
+    // dW_h += delta^T h_prev: delta read transposed (row j of the product is column j of delta)
     auto from_dW_h = [&](int64_t r, int64_t c) { return load(g.W_h + r * H + c); };
     auto to_dW_h = [&](int64_t r, int64_t c, v16 a) { store(g.W_h + r * H + c, a); };
-    product(H, H, delta_T, B, h_prev, B, from_dW_h, to_dW_h);
+    product(H, H, delta, 1, H, h_prev, B, from_dW_h, to_dW_h);
   }
   std::memcpy(g.h0, g_next, sizeof(float) * B * H);
   transpose(dW_xT, D, H, g.W_x);
