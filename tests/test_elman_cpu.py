@@ -11,8 +11,12 @@ import pytest
 
 from rnnscope.models import elman, elman_cpu
 
-pytestmark = pytest.mark.skipif(not elman_cpu.usable(jnp.zeros((1, 16)), jnp.zeros((1, 1, 1))),
-                                reason="no C++ compiler for the CPU kernels")
+def zeros_operands(H, dtype=jnp.float32, T=5, B=4, D=1, O=1):
+    shapes = ((H, H), (H, D), (H,), (O, H), (O,), (B, H), (T, B, D))
+    return tuple(jnp.zeros(s, dtype) for s in shapes)
+
+
+pytestmark = pytest.mark.skipif(not elman_cpu.usable(*zeros_operands(16)), reason="no C++ compiler for the CPU kernels")
 
 NAMES = ("W_h", "W_x", "b", "W_y", "b_y", "h0", "xs")
 
@@ -86,9 +90,12 @@ def test_a_members_numbers_do_not_depend_on_its_companions():
 
 
 def test_predict_takes_the_kernel_only_where_it_applies():
-    assert elman_cpu.usable(jnp.zeros((4, 32)), jnp.zeros((5, 4, 1)))
-    assert not elman_cpu.usable(jnp.zeros((4, 20)), jnp.zeros((5, 4, 1)))  # hidden not a multiple of 16
-    assert not elman_cpu.usable(jnp.zeros((4, 32), jnp.bfloat16), jnp.zeros((5, 4, 1), jnp.bfloat16))
+    assert elman_cpu.usable(*zeros_operands(32))
+    assert not elman_cpu.usable(*zeros_operands(20))  # hidden not a multiple of 16
+    assert not elman_cpu.usable(*zeros_operands(32, jnp.bfloat16))
+    mixed = list(zeros_operands(32))
+    mixed[0] = mixed[0].astype(jnp.bfloat16)  # one operand of another type is enough to decline
+    assert not elman_cpu.usable(*mixed)
     # hidden 20 still trains, through the XLA loops
     args = operands(jax.random.PRNGKey(7), 6, 3, 20, 1, 1)
     params = dict(zip(NAMES[:5], args[:5]))
@@ -102,7 +109,8 @@ def _child(code: str, **env) -> subprocess.CompletedProcess:
 
 def test_without_a_compiler_or_when_switched_off_the_xla_loops_run(tmp_path):
     code = ("import jax.numpy as jnp; from rnnscope.models import elman_cpu; "
-            "print(elman_cpu.usable(jnp.zeros((4, 32)), jnp.zeros((5, 4, 1))))")
+            "print(elman_cpu.usable(jnp.zeros((32, 32)), jnp.zeros((32, 1)), jnp.zeros(32), jnp.zeros((1, 32)), "
+            "jnp.zeros(1), jnp.zeros((4, 32)), jnp.zeros((5, 4, 1))))")
     no_compiler = _child(code, CXX="false", RNNSCOPE_CACHE=str(tmp_path))
     assert no_compiler.stdout.strip() == "False" and "CPU Elman kernel unavailable" in no_compiler.stderr
     assert not list(tmp_path.glob("*.so"))  # no half-written library left behind

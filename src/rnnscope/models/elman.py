@@ -131,7 +131,7 @@ def predict(params, h0, xs):
         from .elman_pallas import pallas_predict
 
         return pallas_predict(*args, False)
-    if elman_cpu.usable(h0, xs):
+    if elman_cpu.usable(*args):
         return elman_cpu.kernel_predict(*args)
     return fused_predict(*args)
 

@@ -89,18 +89,18 @@ def _registered() -> bool:
     return True
 
 
-def usable(h0, xs) -> bool:
-    """Whether the kernels take these operands: CPU backend, float32, hidden a multiple of 16."""
-    return (jax.default_backend() == "cpu" and h0.dtype == jnp.float32 and xs.dtype == jnp.float32
+def usable(W_h, W_x, b, W_y, b_y, h0, xs) -> bool:
+    """Whether the kernels take these operands: CPU backend, all float32, hidden a multiple of 16."""
+    operands = (W_h, W_x, b, W_y, b_y, h0, xs)
+    return (jax.default_backend() == "cpu" and all(a.dtype == jnp.float32 for a in operands)
             and h0.shape[-1] % LANES == 0 and _registered())
 
 
 def _call(target, out_shapes, *args):
     if not _registered():
         raise RuntimeError("the CPU Elman kernel is not available here (see the warning above); use elman.fused_predict")
-    f32 = jnp.float32
-    outs = tuple(jax.ShapeDtypeStruct(s, f32) for s in out_shapes)
-    return jax.ffi.ffi_call(target, outs, vmap_method="broadcast_all")(*(a.astype(f32) for a in args))
+    outs = tuple(jax.ShapeDtypeStruct(s, jnp.float32) for s in out_shapes)
+    return jax.ffi.ffi_call(target, outs, vmap_method="broadcast_all")(*args)
 
 
 def _forward(W_h, W_x, b, W_y, b_y, h0, xs):

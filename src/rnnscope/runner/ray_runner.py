@@ -25,7 +25,7 @@ from .plan import claim_store
 #: Ray retries a chunk whose worker process died this many times (Ray's own default is 3).
 MAX_RETRIES = 3
 #: Environment variables the workers inherit from the driver (the JAX platform choice).
-FORWARDED_ENV = ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_NUM_CPU_DEVICES")
+FORWARDED_ENV = ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_NUM_CPU_DEVICES", "RNNSCOPE_CPU_KERNELS", "RNNSCOPE_CACHE", "CXX")
 
 
 def task_cpus() -> int:
