@@ -16,7 +16,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from . import elman_cpu
 from .base import Model, ModelConfig, default_hp, scan_run
 from .init import tanh_rnn_params
 
@@ -58,14 +57,23 @@ def _forward(W_h, W_x, b, W_y, b_y, h0, xs):
     return hs, ys
 
 
-@jax.custom_vjp
-def fused_predict(W_h, W_x, b, W_y, b_y, h0, xs):
-    return _forward(W_h, W_x, b, W_y, b_y, h0, xs)[1]
+def with_reverse_pass(forward, backward):
+    """Readouts from ``forward`` (returning states and readouts) with ``backward`` as their VJP.
 
+    ``backward`` receives (W_h, W_x, W_y, h0, xs, hs) and the readouts' cotangent, and returns
+    the cotangents of (W_h, W_x, b, W_y, b_y, h0, xs).
+    """
 
-def _fwd(W_h, W_x, b, W_y, b_y, h0, xs):
-    hs, ys = _forward(W_h, W_x, b, W_y, b_y, h0, xs)
-    return ys, (W_h, W_x, W_y, h0, xs, hs)
+    @jax.custom_vjp
+    def predict(W_h, W_x, b, W_y, b_y, h0, xs):
+        return forward(W_h, W_x, b, W_y, b_y, h0, xs)[1]
+
+    def keep_states(W_h, W_x, b, W_y, b_y, h0, xs):
+        hs, ys = forward(W_h, W_x, b, W_y, b_y, h0, xs)
+        return ys, (W_h, W_x, W_y, h0, xs, hs)
+
+    predict.defvjp(keep_states, backward)
+    return predict
 
 
 def _outer_sum(a, b):
@@ -110,7 +118,7 @@ def _bwd(res, g_ys):
     return dW_h, dW_x, db_rows.sum(0), dW_y, g_ys.sum((0, 1)), g_h0, g_xs
 
 
-fused_predict.defvjp(_fwd, _bwd)
+fused_predict = with_reverse_pass(_forward, _bwd)
 
 
 def _pow2_at_least_16(n: int) -> bool:
@@ -131,6 +139,8 @@ def predict(params, h0, xs):
         from .elman_pallas import pallas_predict
 
         return pallas_predict(*args, False)
+    from . import elman_cpu
+
     if elman_cpu.usable(*args):
         return elman_cpu.kernel_predict(*args)
     return fused_predict(*args)

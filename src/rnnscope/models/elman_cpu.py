@@ -36,6 +36,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
+from .elman import with_reverse_pass
+
 SOURCE = Path(__file__).with_name("elman_cpu.cc")
 COMPILE_FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-w")
 FORWARD_TARGET = "rnnscope_elman_forward"
@@ -108,21 +110,11 @@ def _forward(W_h, W_x, b, W_y, b_y, h0, xs):
     return _call(FORWARD_TARGET, ((T, B, H), (T, B, O)), W_h, W_x, b, W_y, b_y, h0, xs)
 
 
-@jax.custom_vjp
-def kernel_predict(W_h, W_x, b, W_y, b_y, h0, xs):
-    """Readouts y_1..y_T, (T, B, O), from the compiled forward pass."""
-    return _forward(W_h, W_x, b, W_y, b_y, h0, xs)[1]
-
-
-def _fwd(W_h, W_x, b, W_y, b_y, h0, xs):
-    hs, ys = _forward(W_h, W_x, b, W_y, b_y, h0, xs)
-    return ys, (W_h, W_x, W_y, h0, xs, hs)
-
-
-def _bwd(res, g_ys):
+def _backward(res, g_ys):
     W_h, W_x, W_y, h0, xs, hs = res
     shapes = (W_h.shape, W_x.shape, W_h.shape[:1], W_y.shape, W_y.shape[:1], h0.shape, xs.shape)
     return _call(BACKWARD_TARGET, shapes, W_h, W_x, W_y, h0, xs, hs, g_ys)
 
 
-kernel_predict.defvjp(_fwd, _bwd)
+#: Readouts y_1..y_T, (T, B, O), from the compiled forward pass; gradients from the compiled reverse pass.
+kernel_predict = with_reverse_pass(_forward, _backward)
