@@ -48,6 +48,23 @@ def test_member_identical_in_populations_of_1_7_64(pop64):
     assert_same_member(pop64, 40, alone, 0)
 
 
+def test_member_identical_in_populations_of_1_7_64_through_the_cpu_kernels():
+    """Hidden 16 in float32 takes the compiled CPU passes (``models.elman_cpu``)."""
+    from rnnscope.models import elman_cpu
+
+    operands = ((16, 16), (16, 1), (16,), (1, 16), (1,), (8, 16), (12, 8, 1))
+    if not elman_cpu.usable(*(np.zeros(s, np.float32) for s in operands)):
+        pytest.skip("no C++ compiler for the CPU kernels")
+    model = dataclasses.replace(MODEL, hidden=16)
+    run = lambda seeds: train_population(model, TASK, SGD, TRAIN, np.asarray(seeds), {"lr": LRS[seeds]})
+    pop64, members = run(np.arange(64)), [3, 10, 17, 24, 40, 51, 63]
+    pop7 = run(members)
+    for j, i in enumerate(members):
+        assert_same_member(pop64, i, pop7, j)
+    assert_same_member(pop64, 51, run([51]), 0)
+    assert np.isfinite(pop64.final_loss).all()
+
+
 def test_member_identical_whatever_the_order(pop64):
     order = np.arange(64)[::-1]
     reversed_pop = train(order, LRS[order])
