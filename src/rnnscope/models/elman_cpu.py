@@ -1,10 +1,10 @@
 """Elman forward and reverse passes as compiled CPU kernels (XLA FFI custom calls).
 
 XLA runs ``elman.fused_predict``'s time loop as a sequence of small
-library calls per step; at hidden 32 the three (batch x hidden x hidden)
-products of a step take a few microseconds each and the glue between
-them as long again. ``elman_cpu.cc`` runs one member through all T steps
-in one function, with register-blocked products whose operands stay in L1:
+library calls per step, with glue between them. ``elman_cpu.cc`` runs one
+member through all T steps in one function, with register-blocked products
+whose operands stay in L1 (256 members, hidden 32, two cores: 6,045
+member-steps/s against 2,877-3,643 for the XLA loops):
 
     forward   h_t = tanh(x_t W_x^T + b + h_{t-1} W_h^T),   y_t = h_t W_y^T + b_y
     reverse   delta_t = (g_t W_y + delta_{t+1} W_h) * (1 - h_t^2)
@@ -15,7 +15,7 @@ the arithmetic of ``elman.fused_predict`` (tested against it), in float32.
 The source is compiled on first use with the machine's C++ compiler for
 the machine's own vector unit (``-march=native``) and cached under
 ``$RNNSCOPE_CACHE`` (default ``~/.cache/rnnscope``). Without a compiler,
-for float64, or for hidden sizes that are not multiples of 16, ``elman``
+for operands other than float32, or for hidden sizes that are not multiples of 16, ``elman``
 uses the XLA loops instead; ``RNNSCOPE_CPU_KERNELS=0`` chooses them always.
 Members run one after another inside a call, so a member's numbers do not
 depend on the population it is trained in.
