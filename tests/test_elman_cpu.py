@@ -116,3 +116,9 @@ def test_without_a_compiler_or_when_switched_off_the_xla_loops_run(tmp_path):
     assert not list(tmp_path.glob("*.so"))  # no half-written library left behind
     switched_off = _child(code, RNNSCOPE_CPU_KERNELS="0")
     assert switched_off.stdout.strip() == "False" and switched_off.returncode == 0
+
+
+def test_the_kernel_itself_refuses_a_hidden_size_it_cannot_block():
+    args = operands(jax.random.PRNGKey(8), 4, 3, 20, 1, 1)
+    with pytest.raises(Exception, match="hidden size must be a multiple of 16"):
+        jax.block_until_ready(elman_cpu.kernel_predict(*args))
