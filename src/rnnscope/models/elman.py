@@ -130,9 +130,9 @@ def predict(params, h0, xs):
 
     On a GPU, with batch and hidden sizes that its matrix units take (powers
     of two, at least 16), the two passes run as fused kernels
-    (``elman_pallas``); on a CPU, in float32 with hidden sizes that are
-    multiples of 16, as compiled kernels (``elman_cpu``); elsewhere as the
-    XLA loops above. All compute the same thing.
+    (``elman_pallas``); on a CPU in float32 as compiled kernels
+    (``elman_cpu``, the hidden axis padded to a multiple of 16 with inert
+    units); elsewhere as the XLA loops above. All compute the same thing.
     """
     args = (params["W_h"], params["W_x"], params["b"], params["W_y"], params["b_y"], h0, xs)
     if jax.default_backend() == "gpu" and _pow2_at_least_16(xs.shape[1]) and _pow2_at_least_16(h0.shape[-1]):
@@ -142,7 +142,7 @@ def predict(params, h0, xs):
     from . import elman_cpu
 
     if elman_cpu.usable(*args):
-        return elman_cpu.kernel_predict(*args)
+        return elman_cpu.padded_predict(*args)
     return fused_predict(*args)
 
 

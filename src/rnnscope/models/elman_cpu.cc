@@ -12,7 +12,7 @@
 // hidden) products whose operands fit in L1; they are written as
 // register-blocked rank-one updates over 16-lane vectors (GCC vector
 // extensions, so the compiler picks the machine's widest vector unit).
-// Hidden sizes must be multiples of 16; the Python side checks.
+// Hidden sizes must be multiples of 16; elman_cpu.padded_predict pads the others with inert units.
 
 #include <algorithm>
 #include <cstdint>

@@ -14,9 +14,11 @@ member-steps/s against 2,877-3,643 for the XLA loops):
 the arithmetic of ``elman.fused_predict`` (tested against it), in float32.
 The source is compiled on first use with the machine's C++ compiler for
 the machine's own vector unit (``-march=native``) and cached under
-``$RNNSCOPE_CACHE`` (default ``~/.cache/rnnscope``). Without a compiler,
-for operands other than float32, or for hidden sizes that are not multiples of 16, ``elman``
-uses the XLA loops instead; ``RNNSCOPE_CPU_KERNELS=0`` chooses them always.
+``$RNNSCOPE_CACHE`` (default ``~/.cache/rnnscope``). Hidden sizes that
+are not multiples of 16 are padded with inert zero units
+(``padded_predict``). Without a compiler, or for operands other than
+float32, ``elman`` uses the XLA loops instead; ``RNNSCOPE_CPU_KERNELS=0``
+chooses them always.
 Members run one after another inside a call, so a member's numbers do not
 depend on the population it is trained in.
 """
@@ -92,10 +94,9 @@ def _registered() -> bool:
 
 
 def usable(W_h, W_x, b, W_y, b_y, h0, xs) -> bool:
-    """Whether the kernels take these operands: CPU backend, all float32, hidden a multiple of 16."""
+    """Whether the kernels take these operands: CPU backend, all float32, the library built."""
     operands = (W_h, W_x, b, W_y, b_y, h0, xs)
-    return (jax.default_backend() == "cpu" and all(a.dtype == jnp.float32 for a in operands)
-            and h0.shape[-1] % LANES == 0 and _registered())
+    return jax.default_backend() == "cpu" and all(a.dtype == jnp.float32 for a in operands) and _registered()
 
 
 def _call(target, out_shapes, *args):
@@ -117,4 +118,22 @@ def _backward(res, g_ys):
 
 
 #: Readouts y_1..y_T, (T, B, O), from the compiled forward pass; gradients from the compiled reverse pass.
+#: The hidden size must be a multiple of 16 (``padded_predict`` takes any).
 kernel_predict = with_reverse_pass(_forward, _backward)
+
+
+def padded_predict(W_h, W_x, b, W_y, b_y, h0, xs):
+    """``kernel_predict`` at any hidden size H: the hidden axis is padded with zero units to a multiple of 16.
+
+    A padded unit has zero input, recurrent and readout weights and zero bias, so
+    its state stays tanh(0) = 0 and it adds exact zeros to every sum of the real
+    units; the gradient of the padding hands back the real units' gradients.
+    """
+    extra = -h0.shape[-1] % LANES
+    if extra == 0:
+        return kernel_predict(W_h, W_x, b, W_y, b_y, h0, xs)
+
+    def pad(a, *axes):
+        return jnp.pad(a, [(0, extra if i in axes else 0) for i in range(a.ndim)])
+
+    return kernel_predict(pad(W_h, 0, 1), pad(W_x, 0), pad(b, 0), pad(W_y, 1), b_y, pad(h0, h0.ndim - 1), xs)
