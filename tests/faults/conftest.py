@@ -12,31 +12,32 @@ from rnnscope.runner import run_local
 from rnnscope.spec import parse_spec
 from rnnscope.store import Store
 
-#: 12 members in 6 chunks of 2, each chunk about a second of training, so that kills land mid-run
+#: 12 members in 6 chunks of 2, each chunk about a second of training on two cores (about 80 GFLOP:
+#: 8 padded members x 500 steps of batch 64 x 50 steps x hidden 32), so that kills land mid-run
 SPEC_TOML = """
 name = "faults"
 seeds = 3
-steps = 150
-batch = 8
+steps = 500
+batch = 64
 chunk_size = 2
 eval_batch = 16
 
 [task]
 name = "integration"
 kind = "leaky"
-seq_len = 20
+seq_len = 50
 
 [model]
 arch = "elman"
-hidden = 8
+hidden = 32
 
 [record]
-every = 10
+every = 50
 log_points = 2
 probes = ["loss", "grad_norm"]
 
 [grid]
-"optimizer.lr" = [0.01, 0.03, 0.1, 0.3]
+"optimizer.lr" = [0.003, 0.01, 0.03, 0.1]
 """
 MEMBERS = 12
 

@@ -118,9 +118,9 @@ def test_a_store_written_by_another_spec_under_the_same_name(spec_file, referenc
     assert runner.invoke(app, ["run", str(spec_file), "--store", str(tmp_path)]).exit_code == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "faults" / "members").glob("*.parquet")}
     other = tmp_path / "other.toml"
-    other.write_text(spec_file.read_text().replace("steps = 150", "steps = 151"))
+    other.write_text(spec_file.read_text().replace("steps = 500", "steps = 501"))
     for command in ("run", "sweep"):
         res = runner.invoke(app, [command, str(other), "--store", str(tmp_path)])
-        assert res.exit_code == 2 and "holds members of another spec (steps was 150 there" in res.stderr
+        assert res.exit_code == 2 and "holds members of another spec (steps was 500 there" in res.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "faults" / "members").glob("*.parquet")} == before
     assert check_consistent(Store(tmp_path / "faults"), reference) == set(reference)
