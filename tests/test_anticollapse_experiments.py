@@ -14,7 +14,7 @@ import pytest
 from rnnscope.experiments import REPRODUCTIONS
 from rnnscope.experiments.anticollapse import common, diagnostics, forcing
 
-TINY = common.Profile(hidden=32, seq_len=64, l_max=48, n_lags=6, steps=24, seeds=2, records=3)
+TINY = common.Profile(hidden=32, seq_len=64, l_max=48, n_lags=6, steps=24, seeds=2, records=3, drift_steps=30)
 
 
 @pytest.fixture
@@ -56,6 +56,9 @@ def test_forcing_continues_the_warm_start_under_every_level(tiny, tmp_path):
 def test_diagnostics_runs_at_a_tiny_size(tiny, tmp_path):
     outcome = run("anticollapse-diagnostics", tmp_path)
     assert any("[16, 32]" in c.claim for c in outcome.claims)  # the width sweep up to MIN_TOP_WIDTH
+    # the drift run trains for the profile's drift_steps, and its phase comes from networks of that length
+    drift = [c for c in outcome.claims if c.claim.startswith("D3 gru")]
+    assert len(drift) == 2 and all(", 30 steps:" in c.claim for c in drift)
 
 
 def test_process_fit_reports_every_rung(tiny, tmp_path, monkeypatch):

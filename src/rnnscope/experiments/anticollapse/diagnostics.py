@@ -11,6 +11,8 @@
 - D3: the drift of the log-rate process (section 5.3) on densely
   checkpointed GRU runs: the far-left plateau kappa_tail is positive and
   flat for anti-collapsed runs; a collapsed run should not show that closure.
+  These runs train for the profile's ``drift_steps`` (longer than D1's), so
+  that the spectrum has settled before its drift is read.
 """
 
 from __future__ import annotations
@@ -119,23 +121,27 @@ def run_diagnostics(profile_name: str, out: Path) -> Outcome:
                         logx=True, logy=True))
 
     # D3
-    # recording does not change training, so the dense run ends where D1's run of the same
-    # architecture and seeds ended: its phase labels are D1's, and only tau is recorded densely
-    dense = profile._replace(record_every=max(1, profile.steps // D3_CHECKPOINTS))
+    # recording does not change training, so the phase labels of the densely recorded networks
+    # come from a second run of the same seeds and length that records the envelope only at the
+    # end (D1's run when the lengths agree)
+    drift_steps = profile.drift_steps or profile.steps
+    dense = profile._replace(steps=drift_steps, record_every=max(1, drift_steps // D3_CHECKPOINTS))
     run = train_rung(D3_ARCH, dense, probes=("loss", "timescales"))
-    labels = [p.label for p in final_phases(d1_runs[D3_ARCH])]
+    labelled = (d1_runs[D3_ARCH] if drift_steps == profile.steps
+                else train_rung(D3_ARCH, profile._replace(steps=drift_steps, records=2)))
+    labels = [p.label for p in final_phases(labelled)]
     vote = phase.seed_majority(labels)
     zeta = drift.zeta_from_tau(np.concatenate(list(run.tau), axis=1))  # seeds' neurons pooled as particles
     diag = drift.drift_diagnostics(zeta, run.steps.astype(float))
     anti = vote.label in phase.ANTI_COLLAPSED_LABELS
     plateau = diag.plateau
-    claims.append(Claim(f"D3 {D3_ARCH}: far-left plateau closure (positive, flat, constant preferred) "
-                        f"matches the phase ({vote.label})",
+    claims.append(Claim(f"D3 {D3_ARCH}, {drift_steps} steps: far-left plateau closure (positive, flat, "
+                        f"constant preferred) matches the phase ({vote.label})",
                         "closure iff anti-collapsed",
                         f"kappa_tail = {plateau.kappa_tail:.3g} [{plateau.lo:.3g}, {plateau.hi:.3g}], "
                         f"closure {diag.closure}" if plateau.resolved else f"unresolved: {diag.reason}",
                         bool(plateau.resolved and diag.closure == anti)))
-    claims.append(Claim(f"D3 {D3_ARCH}: moments of zeta stabilise late in training", "stabilised",
+    claims.append(Claim(f"D3 {D3_ARCH}, {drift_steps} steps: moments of zeta stabilise late in training", "stabilised",
                         str(diag.moments.stabilised) if diag.moments.resolved else diag.moments.reason,
                         bool(diag.moments.resolved and diag.moments.stabilised)))
     if diag.drift.resolved:
