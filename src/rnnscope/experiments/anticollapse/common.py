@@ -117,6 +117,12 @@ def train_rung(arch: str, profile: Profile, opt: OptimizerConfig = ADAMW, hp: di
     return RungRun(arch, lag_grid(profile.seq_len), res.record_steps, envelope, tau, res, model, task)
 
 
+def drift_profile(profile: Profile, checkpoints: int) -> Profile:
+    """``profile`` trained for its ``drift_steps``, recorded at ``checkpoints`` records evenly spaced in steps."""
+    steps = profile.drift_steps or profile.steps
+    return profile._replace(steps=steps, record_every=max(1, steps // checkpoints))
+
+
 def final_phases(run: RungRun) -> list[phase.MeasuredPhase]:
     """The phase of every member at the last record (diverged members get label "")."""
     out = []

@@ -27,7 +27,7 @@ from ...optim import OptimizerConfig
 from ...report.figures import Line, Panel, line_panels
 from ..base import Outcome
 from ..claims import Claim, at_least, close
-from .common import PROFILES, Profile, RungRun, final_phases, member_hp, train_rung
+from .common import PROFILES, Profile, RungRun, drift_profile, final_phases, member_hp, train_rung
 
 D1_ARCHS = ("diaggate", "gru", "lstm")
 D1_LAGS = (16, 140)  # Livi (digest section 8.3, D1): lags up to 140, fit from l >= 16
@@ -124,8 +124,8 @@ def run_diagnostics(profile_name: str, out: Path) -> Outcome:
     # recording does not change training, so the phase labels of the densely recorded networks
     # come from a second run of the same seeds and length that records the envelope only at the
     # end (D1's run when the lengths agree)
-    drift_steps = profile.drift_steps or profile.steps
-    dense = profile._replace(steps=drift_steps, record_every=max(1, drift_steps // D3_CHECKPOINTS))
+    dense = drift_profile(profile, D3_CHECKPOINTS)
+    drift_steps = dense.steps
     run = train_rung(D3_ARCH, dense, probes=("loss", "timescales"))
     labelled = (d1_runs[D3_ARCH] if drift_steps == profile.steps
                 else train_rung(D3_ARCH, profile._replace(steps=drift_steps, records=2)))

@@ -102,9 +102,9 @@ def ladder_figures(runs: dict[str, RungRun], phases: dict, out: Path) -> list[Pa
         beta_lines.append(Line(steps, nan_median([c[0] for c in curves], axis=0), arch, "o-"))
         env_lines.append(Line(steps, nan_median([c[1] for c in curves], axis=0), arch, "o-"))
     resolved = any(np.isfinite(line.y).any() for line in beta_lines)
-    beta_title = "β (τ tail fit), median over seeds" + ("" if resolved else ": unresolved (too few tail points)")
+    beta_title = "β (τ tail fit), seed median" + ("" if resolved else "\nunresolved: too few tail points")
     over = [Panel(beta_title, "step", "β", beta_lines, logx=True),
-            Panel("β_env (mixture envelope), median over seeds", "step", "β_env", env_lines, logx=True, logy=True)]
+            Panel("β_env (mixture envelope), seed median", "step", "β_env", env_lines, logx=True, logy=True)]
     counts = {label: [sum(p.label == label for p in ps) for ps in phases.values()] for label in SHOWN_LABELS}
     figures = [line_panels(envelopes, out / "envelopes.png")] if envelopes else []
     return figures + [

@@ -1,8 +1,9 @@
 """``anticollapse-process-fit`` (Livi 2026, digest sections 5.2-5.3): the log-rate process of each ladder rung.
 
 SharedGate, DiagGate, GRU and LSTM train on the heavy-tailed-lag task as in
-``anticollapse-ladder``, with their tau spectra recorded densely (100
-checkpoints, linear in steps). On the late checkpoints,
+``anticollapse-ladder``, for the profile's ``drift_steps`` (as the drift
+diagnostic D3 does, so that the spectrum has settled), with their tau spectra
+recorded densely (100 checkpoints, linear in steps). On the late checkpoints,
 ``analysis.process_fit.fit_process`` estimates the far-left drift plateau
 kappa, the Gaussian diffusion and an exponential jump law, and predicts the
 left-tail exponent beta of zeta = -log tau from the closed forms of
@@ -27,7 +28,7 @@ from ...analysis.process_fit import ProcessFit, fit_process
 from ...report.figures import Line, Panel, grouped_bars, line_panels
 from ..base import Outcome
 from ..claims import Claim
-from .common import PROFILES, train_rung
+from .common import PROFILES, drift_profile, train_rung
 
 RUNGS = ("sharedgate", "diaggate", "gru", "lstm")
 CHECKPOINTS = 100  # our choice: 30 late transitions x the neurons of all seeds fill the q_low slice (>= 200)
@@ -88,7 +89,7 @@ def drift_panel(fits: dict[str, ProcessFit], runs: dict) -> Panel:
 
 def run_process_fit(profile_name: str, out: Path) -> Outcome:
     profile = PROFILES[profile_name]
-    dense = profile._replace(record_every=max(1, profile.steps // CHECKPOINTS))
+    dense = drift_profile(profile, CHECKPOINTS)
     runs = {arch: train_rung(arch, dense, probes=("loss", "timescales")) for arch in RUNGS}
     fits = {arch: fit_process(pooled_zeta(run.tau), run.steps.astype(float)) for arch, run in runs.items()}
     claims = []

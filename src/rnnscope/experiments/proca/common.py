@@ -288,6 +288,11 @@ def sharpness(loss: Callable, weights, power_iters: int = 0, key=None) -> jax.Ar
 # ---------------------------------------------------------------------------
 
 
+def two_blocks(members: int) -> int:
+    """Member block size that trains a population of ``members`` in two blocks (the first one member larger if odd)."""
+    return max(1, -(-members // 2))
+
+
 def engine_start(model: ModelConfig, task: TaskConfig, seeds, init_scale, n_samples: int) -> PopulationResult:
     """Phase 1: the engine initialises every member (its own init, per-member ``init_scale``), one step at rate 0.
 
@@ -296,7 +301,7 @@ def engine_start(model: ModelConfig, task: TaskConfig, seeds, init_scale, n_samp
     """
     seeds = np.asarray(seeds)
     cfg = TrainConfig(steps=1, batch=n_samples, record_every=1, record_log_points=None, probes=("loss",),
-                      probe_batch=n_samples, eval_batch=n_samples, block=max(1, -(-len(seeds) // 2)))
+                      probe_batch=n_samples, eval_batch=n_samples, block=two_blocks(len(seeds)))
     hp = {"lr": np.zeros(len(seeds), np.float32), "init_scale": np.asarray(init_scale, np.float32)}
     return train_population(model, task, LINEAR_SGD, cfg, seeds, hp)
 
@@ -319,7 +324,7 @@ def engine_continue(start: PopulationResult, model: ModelConfig, task: TaskConfi
     every = max(1, steps // records)
     steps = every * records
     cfg = TrainConfig(steps=steps, batch=n_samples, record_every=every, record_log_points=None, probes=probes,
-                      probe_batch=n_samples, eval_batch=n_samples, block=max(1, -(-len(seeds) // 2)), segment=steps)
+                      probe_batch=n_samples, eval_batch=n_samples, block=two_blocks(len(seeds)), segment=steps)
     hp = {"lr": np.broadcast_to(np.asarray(lr, np.float32), (len(seeds),))}
     result = train_population(model, task, LINEAR_SGD, cfg, seeds, hp, warm_start=start._replace(params=params))
     return params, result
