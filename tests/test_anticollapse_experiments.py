@@ -72,3 +72,18 @@ def test_process_fit_reports_every_rung(tiny, tmp_path, monkeypatch):
     plateau = [c for c in outcome.claims if "plateau" in c.claim]
     assert all(c.measured.startswith("unresolved") and not c.passed for c in plateau)
     assert {p.name for p in outcome.figures} == {"beta_predicted_vs_measured.png", "drift.png"}
+
+
+@pytest.mark.parametrize("seeds", [3, 8])
+def test_variance_slope_stderr_matches_the_spread_of_simulated_slopes(seeds):
+    """Seeds drawn as Gaussians whose variance falls as H^-1.85: the fitted slopes scatter by the formula."""
+    import numpy as np
+
+    gen = np.random.default_rng(0)
+    widths = np.array([16, 32, 64])
+    reps = 20_000
+    x = gen.standard_normal((reps, widths.size, seeds)) * widths[None, :, None] ** (-1.85 / 2)
+    slopes = np.polyfit(np.log(widths), np.log(x.var(axis=2, ddof=1)).T, 1)[0]
+    # 20,000 replicates estimate a standard deviation to 0.5 %, and its mean slope is unbiased
+    assert np.std(slopes) == pytest.approx(diagnostics.variance_slope_stderr(seeds, widths), rel=0.02)
+    assert np.mean(slopes) == pytest.approx(-1.85, abs=0.03)
