@@ -9,6 +9,7 @@ to two levels each.
 
 import ast
 
+import numpy as np
 import pytest
 
 from rnnscope.experiments import REPRODUCTIONS
@@ -77,8 +78,6 @@ def test_process_fit_reports_every_rung(tiny, tmp_path, monkeypatch):
 @pytest.mark.parametrize("seeds", [3, 8])
 def test_variance_slope_stderr_matches_the_spread_of_simulated_slopes(seeds):
     """Seeds drawn as Gaussians whose variance falls as H^-1.85: the fitted slopes scatter by the formula."""
-    import numpy as np
-
     gen = np.random.default_rng(0)
     widths = np.array([16, 32, 64])
     reps = 20_000

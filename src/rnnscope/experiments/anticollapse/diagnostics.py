@@ -152,7 +152,7 @@ def run_diagnostics(profile_name: str, out: Path) -> Outcome:
     drift_steps = dense.steps
     run = train_rung(D3_ARCH, dense, probes=("loss", "timescales"))
     labelled = (d1_runs[D3_ARCH] if drift_steps == profile.steps
-                else train_rung(D3_ARCH, profile._replace(steps=drift_steps, records=2)))
+                else train_rung(D3_ARCH, dense._replace(record_every=None, records=2)))
     labels = [p.label for p in final_phases(labelled)]
     vote = phase.seed_majority(labels)
     zeta = drift.zeta_from_tau(np.concatenate(list(run.tau), axis=1))  # seeds' neurons pooled as particles
